@@ -1,0 +1,58 @@
+#pragma once
+// Components are the boxes of the architecture (gateway, auth, user service...). Each one
+// registers itself here from its own .cpp; `stoa up` starts all of them and `stoa serve X`
+// the named ones, so adding a component never means editing main.
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/async.h"
+#include "runtime/error.h"
+
+namespace stoa {
+
+class Config;
+class EventLoop;
+namespace http {
+class Router;
+class Server;
+}  // namespace http
+
+// What the process offers a component.
+class ComponentHost {
+ public:
+  virtual ~ComponentHost() = default;
+  virtual const Config& config() const = 0;
+  virtual EventLoop& loop() = 0;
+  // Serves `router` on the listener configured in section `component` (keys listen,
+  // tls_cert, tls_key) with the process's [http] limits and telemetry.
+  virtual http::Server& serve(std::string_view component,
+                              std::shared_ptr<const http::Router> router) = 0;
+  // A check that admin /readyz runs; an Error names the dependency that is unreachable.
+  virtual void add_readiness_check(std::string name, std::function<Awaitable<Status>()> check) = 0;
+};
+
+class Component {
+ public:
+  virtual ~Component() = default;
+  // Throws std::exception with a message for a person when the component cannot start.
+  virtual void start(ComponentHost& host) = 0;
+  // Called after the servers have drained, before the process exits.
+  virtual void stop() {}
+};
+
+struct ComponentInfo {
+  std::string name;  // as typed in `stoa serve NAME`
+  std::string description;
+  int order = 100;  // start order: data before services before edge
+  std::function<std::unique_ptr<Component>()> make;
+};
+
+// Returns true so that it can initialise a namespace-scope constant.
+bool register_component(ComponentInfo info);
+// Sorted by order, then name.
+std::vector<ComponentInfo> registered_components();
+
+}  // namespace stoa

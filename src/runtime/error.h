@@ -1,0 +1,53 @@
+#pragma once
+// The one error type of Stoa: a code that callers branch on, and a message for people.
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace stoa {
+
+enum class Errc {
+  invalid_argument,  // the caller's input is wrong
+  not_found,
+  timeout,      // a deadline passed
+  unavailable,  // a dependency could not be reached
+  too_large,    // an input exceeded a bound
+  protocol,     // a peer spoke the protocol wrongly
+  io,           // the operating system refused
+  cancelled,
+  internal,
+};
+
+const char* to_string(Errc code);
+
+struct Error {
+  Errc code = Errc::internal;
+  std::string message;
+};
+
+// A value or an Error. Deliberately small: no monadic chains, just ok()/value()/error().
+template <class T>
+class Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : state_(std::move(error)) {}  // NOLINT
+
+  bool ok() const { return state_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(state_); }
+  const T& value() const& { return std::get<0>(state_); }
+  T&& value() && { return std::get<0>(std::move(state_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const Error& error() const { return std::get<1>(state_); }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+// For operations that return nothing but may fail.
+struct Ok {};
+using Status = Result<Ok>;
+
+}  // namespace stoa

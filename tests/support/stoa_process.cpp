@@ -1,0 +1,77 @@
+#include "support/stoa_process.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/raw_http.h"
+
+namespace stoa::test {
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string stoa_binary() {
+  const char* path = std::getenv("STOA_BINARY");
+  if (path == nullptr || *path == '\0') {
+    ADD_FAILURE() << "STOA_BINARY is not set (ctest sets it to the built stoa binary)";
+    return "/nonexistent/stoa";
+  }
+  return path;
+}
+
+StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env) {
+  if (!env.contains("STOA_ADMIN_LISTEN")) {
+    admin_port = free_port();
+    env["STOA_ADMIN_LISTEN"] = "127.0.0.1:" + std::to_string(admin_port);
+  } else {
+    admin_port = static_cast<std::uint16_t>(
+        std::stoi(env["STOA_ADMIN_LISTEN"].substr(env["STOA_ADMIN_LISTEN"].rfind(':') + 1)));
+  }
+  if (!env.contains("STOA_GATEWAY_LISTEN")) {
+    gateway_port = free_port();
+    env["STOA_GATEWAY_LISTEN"] = "127.0.0.1:" + std::to_string(gateway_port);
+  }
+  if (!env.contains("STOA_PROCESS_THREADS")) env["STOA_PROCESS_THREADS"] = "2";
+  args.insert(args.begin(), stoa_binary());
+  child_ = std::make_unique<ChildProcess>(std::move(args), env);
+}
+
+bool StoaProcess::wait_ready(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (status_of(http_get(admin_port, "/healthz")) == 200) return true;
+    if (wait_exit(std::chrono::milliseconds(0))) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+void StoaProcess::signal(int sig) {
+  child_->signal(sig);
+}
+
+std::optional<int> StoaProcess::wait_exit(std::chrono::milliseconds timeout) {
+  return child_->wait_exit(timeout);
+}
+
+std::string StoaProcess::log() const {
+  return child_->output();
+}
+
+}  // namespace stoa::test

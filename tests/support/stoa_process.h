@@ -1,0 +1,44 @@
+#pragma once
+// Runs the real stoa binary ($STOA_BINARY) for system tests, on free loopback ports, with
+// its log captured, and makes sure it never outlives the test.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/child_process.h"
+
+namespace stoa::test {
+
+// A loopback TCP port that was free a moment ago.
+std::uint16_t free_port();
+
+class StoaProcess {
+ public:
+  // `args` follow the binary (e.g. {"up"}); `env` adds STOA_* overrides. Admin and gateway
+  // listen on fresh free ports unless `env` sets them.
+  StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {});
+  StoaProcess(const StoaProcess&) = delete;
+  StoaProcess& operator=(const StoaProcess&) = delete;
+
+  // Polls admin /healthz until 200 or the timeout (then false).
+  bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  void signal(int sig);
+  // The exit code once the process exits within `timeout` (128+N for a signal).
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  std::string log() const;
+
+  std::uint16_t admin_port = 0;
+  std::uint16_t gateway_port = 0;
+
+ private:
+  std::unique_ptr<ChildProcess> child_;  // killed if still running when the test ends
+};
+
+// The binary under test; fails the current test when STOA_BINARY is unset.
+std::string stoa_binary();
+
+}  // namespace stoa::test
