@@ -36,22 +36,18 @@ void HttpTelemetry::connection_closed() {
 }
 
 void HttpTelemetry::request_started(http::Request& request) {
-  std::optional<TraceContext> incoming;
-  if (const auto header = request.headers.get("traceparent")) incoming = parse_traceparent(*header);
-  if (incoming) {
-    incoming->tracestate.clear();
-    if (const auto header = request.headers.get("tracestate")) {
-      if (auto state = sanitize_tracestate(*header)) incoming->tracestate = std::move(*state);
+  // The server span continues the caller's trace (a child of its span), or starts a new one.
+  TraceContext incoming;
+  if (const auto header = request.headers.get("traceparent")) {
+    if (auto parsed = parse_traceparent(*header)) {
+      incoming = std::move(*parsed);
+      incoming.tracestate.clear();
+      if (const auto state = request.headers.get("tracestate")) {
+        incoming.tracestate = sanitize_tracestate(*state).value_or("");
+      }
     }
-    request.trace = TraceContext::child_of(*incoming);
-    request.trace.parent_span_id = incoming->span_id;
-    request.trace.flags = incoming->flags;
-    request.trace.tracestate = incoming->tracestate;
-  } else {
-    request.trace = TraceContext::child_of(TraceContext{});
-    request.trace.parent_span_id = SpanId{};
-    request.trace.tracestate.clear();
   }
+  request.trace = TraceContext::child_of(incoming);
   active_requests_.inc();
 }
 

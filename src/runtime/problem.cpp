@@ -5,13 +5,34 @@
 
 namespace stoa::http {
 
+namespace {
+// `instance` is a URI reference, and often the request's raw path: bytes that cannot appear
+// in a URI (controls, spaces, non-ASCII) are percent-encoded so the document stays valid JSON
+// text in UTF-8 whatever the client sent.
+std::string uri_safe(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c > 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0F]);
+    }
+  }
+  return out;
+}
+}  // namespace
+
 Response problem_response(const Problem& problem) {
   boost::json::object doc;
   doc["type"] = problem.type;
   doc["title"] = problem.title.empty() ? std::string(reason_phrase(problem.status)) : problem.title;
   doc["status"] = problem.status;
   if (!problem.detail.empty()) doc["detail"] = problem.detail;
-  if (!problem.instance.empty()) doc["instance"] = problem.instance;
+  if (!problem.instance.empty()) doc["instance"] = uri_safe(problem.instance);
   Response response;
   response.status = problem.status;
   response.headers.add("Content-Type", "application/problem+json");

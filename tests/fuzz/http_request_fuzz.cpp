@@ -7,7 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -64,21 +67,43 @@ void exchange(const std::uint8_t* data, std::size_t size) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(harness().server->port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    // Interrupted by a signal, the connect goes on in the background: wait for it.
+    if (errno != EINTR) std::abort();
+    pollfd p{fd, POLLOUT, 0};
+    while (::poll(&p, 1, 5000) < 0 && errno == EINTR) {
+    }
+    int error = 0;
+    socklen_t len = sizeof error;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
+    if (error != 0) std::abort();
+  }
   std::size_t sent = 0;
   while (sent < size) {
     ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     sent += static_cast<std::size_t>(n);
   }
   ::shutdown(fd, SHUT_WR);
   std::string received;
   char buf[65536];
+  // The server must close once the client is done: no close within 5 s is a finding.
+  // (libFuzzer's timers interrupt poll with EINTR, which is not one.)
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd p{fd, POLLIN, 0};
-    // The server must close once the client is done: a hang here is a finding.
-    if (::poll(&p, 1, 5000) <= 0) std::abort();
+    int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      std::fprintf(stderr, "server neither answered nor closed within 5 s; got %zu bytes:\n%s\n",
+                   received.size(), received.c_str());
+      std::abort();
+    }
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     received.append(buf, static_cast<std::size_t>(n));
   }

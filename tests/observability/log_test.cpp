@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +27,18 @@ LoggerOptions to_file(const TempFile& file, Level level = Level::debug) {
   options.fd = file.open_for_append();
   options.close_fd = true;
   return options;
+}
+
+// "2024-05-01T12:34:56.789Z" (std::regex is avoided: GCC 12 + ASan warn inside it).
+bool looks_like_rfc3339_ms(const std::string& text) {
+  const std::string pattern = "dddd-dd-ddTdd:dd:dd.dddZ";
+  if (text.size() != pattern.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool ok = pattern[i] == 'd' ? std::isdigit(static_cast<unsigned char>(text[i])) != 0
+                                      : text[i] == pattern[i];
+    if (!ok) return false;
+  }
+  return true;
 }
 
 TraceContext some_trace() {
@@ -60,8 +71,7 @@ TEST(LogTest, LinesAreJsonWithEnvelopeTraceIdsAndFields) {
   EXPECT_EQ(first.at("tls").as_bool(), false);
   EXPECT_DOUBLE_EQ(first.at("ratio").as_double(), 0.25);
   EXPECT_EQ(str(first.at("host")), "127.0.0.1");
-  const std::regex rfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
-  EXPECT_TRUE(std::regex_match(str(first.at("ts")), rfc3339)) << str(first.at("ts"));
+  EXPECT_TRUE(looks_like_rfc3339_ms(str(first.at("ts")))) << str(first.at("ts"));
   // The envelope comes first, in a fixed order.
   EXPECT_EQ(lines[0].rfind(R"({"ts":")", 0), 0u) << lines[0];
   EXPECT_LT(lines[0].find(R"("level")"), lines[0].find(R"("component")"));

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -219,9 +218,15 @@ TEST(MetricsTest, EveryMetricHasHelp) {
   std::set<std::string> typed;
   std::set<std::string> helped;
   for (std::string line; std::getline(in, line);) {
-    std::smatch match;
-    if (std::regex_match(line, match, std::regex(R"(# TYPE (\S+) \S+)"))) typed.insert(match[1]);
-    if (std::regex_match(line, match, std::regex(R"(# HELP (\S+) .+)"))) helped.insert(match[1]);
+    // "# TYPE name type" / "# HELP name text"
+    const auto name_after = [&line](std::string_view prefix) {
+      const std::string rest = line.substr(prefix.size());
+      return rest.substr(0, rest.find(' '));
+    };
+    if (line.rfind("# TYPE ", 0) == 0) typed.insert(name_after("# TYPE "));
+    if (line.rfind("# HELP ", 0) == 0 && line.find(' ', 7) != std::string::npos) {
+      helped.insert(name_after("# HELP "));
+    }
   }
   EXPECT_FALSE(typed.empty());
   EXPECT_EQ(typed, helped);
