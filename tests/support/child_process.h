@@ -24,6 +24,7 @@ class ChildProcess {
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   // Everything the process wrote to stdout and stderr so far.
   std::string output() const;
+  int pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

@@ -35,7 +35,8 @@ std::string stoa_binary() {
   return path;
 }
 
-StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env) {
+StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
+                         std::vector<std::string> launcher) {
   if (!env.contains("STOA_ADMIN_LISTEN")) {
     admin_port = free_port();
     env["STOA_ADMIN_LISTEN"] = "127.0.0.1:" + std::to_string(admin_port);
@@ -49,6 +50,7 @@ StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, st
   }
   if (!env.contains("STOA_PROCESS_THREADS")) env["STOA_PROCESS_THREADS"] = "2";
   args.insert(args.begin(), stoa_binary());
+  args.insert(args.begin(), launcher.begin(), launcher.end());
   child_ = std::make_unique<ChildProcess>(std::move(args), env);
 }
 

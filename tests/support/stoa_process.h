@@ -19,8 +19,10 @@ std::uint16_t free_port();
 class StoaProcess {
  public:
   // `args` follow the binary (e.g. {"up"}); `env` adds STOA_* overrides. Admin and gateway
-  // listen on fresh free ports unless `env` sets them.
-  StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {});
+  // listen on fresh free ports unless `env` sets them. `launcher` runs the binary (e.g.
+  // {"/usr/bin/prlimit", "--nofile=64"}).
+  StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {},
+              std::vector<std::string> launcher = {});
   StoaProcess(const StoaProcess&) = delete;
   StoaProcess& operator=(const StoaProcess&) = delete;
 
@@ -30,6 +32,7 @@ class StoaProcess {
   // The exit code once the process exits within `timeout` (128+N for a signal).
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   std::string log() const;
+  int pid() const;
 
   std::uint16_t admin_port = 0;
   std::uint16_t gateway_port = 0;
