@@ -38,15 +38,17 @@ std::size_t thread_count(const Config& config) {
 
 struct Process::Impl {
   Config config;
-  EventLoop loop;
+  // Declared before the loop so that it is destroyed after it: connections still suspended
+  // when the loop goes report their close to the telemetry's observers.
   obs::Telemetry telemetry;
+  EventLoop loop;
   obs::ReadinessChecks readiness;
   std::vector<std::unique_ptr<http::Server>> servers;
   std::vector<std::unique_ptr<Component>> components;
   std::unique_ptr<boost::asio::steady_timer> drain_timer;
   bool shutting_down = false;
 
-  explicit Impl(Config c) : config(std::move(c)), loop(thread_count(config)), telemetry(config) {}
+  explicit Impl(Config c) : config(std::move(c)), telemetry(config), loop(thread_count(config)) {}
 
   // SIGTERM/SIGINT: stop accepting, let requests in flight finish until the deadline, then
   // stop. A second signal stops at once.

@@ -99,6 +99,10 @@ void append_value(std::string& out, const LogValue& value) {
 
 }  // namespace
 
+// The writer waits up to kLinger after the first queued line, or until kBatchLines are queued.
+constexpr auto kLinger = std::chrono::milliseconds(10);
+constexpr std::size_t kBatchLines = 512;
+
 struct Logger::Impl {
   mutable std::mutex mutex;
   std::condition_variable wake_writer;  // lines pending, or stopping
@@ -130,6 +134,10 @@ struct Logger::Impl {
     std::unique_lock lock(mutex);
     while (true) {
       wake_writer.wait(lock, [&] { return !pending.empty() || stopping; });
+      // Linger a moment so that a busy server's lines go out in batches: waking this thread
+      // for every line would cost each request a context switch.
+      wake_writer.wait_for(lock, kLinger,
+                           [&] { return pending.size() >= kBatchLines || stopping; });
       if (pending.empty()) break;  // stopping and drained
       batch.swap(pending);
       in_flight = batch.size();
@@ -237,9 +245,9 @@ void Logger::log(Level level, std::string_view component, std::string_view msg,
   }
   impl.pending.push_back(std::move(line));
   ++impl.accepted;
-  const bool first = impl.pending.size() == 1;
+  const bool wake = impl.pending.size() == 1 || impl.pending.size() == kBatchLines;
   lock.unlock();
-  if (first) impl.wake_writer.notify_one();
+  if (wake) impl.wake_writer.notify_one();
 }
 
 bool Logger::flush(std::chrono::milliseconds timeout) {

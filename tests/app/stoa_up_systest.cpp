@@ -205,6 +205,23 @@ TEST_F(StoaUp, SigtermLetsASlowRequestFinishThenExitsZero) {
   EXPECT_EQ(process_->wait_exit(10s), std::optional<int>(0));
 }
 
+TEST(StoaShutdown, DeadlineClosesRequestsStillInFlightAndExitsZero) {
+  StoaProcess stoa({"up"},
+                   {{"STOA_PROCESS_SHUTDOWN_TIMEOUT", "200ms"}, {"STOA_HTTP_BODY_TIMEOUT", "30s"}});
+  ASSERT_TRUE(stoa.wait_ready()) << stoa.log();
+  std::vector<std::unique_ptr<RawConnection>> stuck;
+  for (int i = 0; i < 8; ++i) {
+    stuck.push_back(std::make_unique<RawConnection>(stoa.gateway_port));
+    // A head promising a body that never comes: in flight until the deadline.
+    ASSERT_TRUE(
+        stuck.back()->send("POST /v1/ping HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"));
+  }
+  std::this_thread::sleep_for(200ms);
+  stoa.signal(SIGTERM);
+  EXPECT_EQ(stoa.wait_exit(10s), std::optional<int>(0)) << stoa.log();
+  for (auto& connection : stuck) EXPECT_TRUE(connection->read_until_closed(5s).has_value());
+}
+
 TEST(StoaCli, UnknownConfigKeyStopsStartUpNamingTheKey) {
   char path[] = "/tmp/stoa-test-config-XXXXXX";
   int fd = ::mkstemp(path);
