@@ -48,6 +48,7 @@ void HttpTelemetry::request_started(http::Request& request) {
     }
   }
   request.trace = TraceContext::child_of(incoming);
+  request.trace.recording = tracer_.admit(incoming);
   active_requests_.inc();
 }
 
@@ -60,7 +61,7 @@ void HttpTelemetry::request_finished(const http::Request& request, const http::R
   const double seconds = std::chrono::duration<double>(duration).count();
   metrics_.observe_http_request(component_, method, route, response.status, seconds);
 
-  if (request.trace.valid()) {
+  if (request.trace.valid() && request.trace.recording) {
     SpanRecord span;
     span.trace_id = request.trace.trace_id;
     span.span_id = request.trace.span_id;

@@ -93,6 +93,9 @@ TracerOptions TracerOptions::from_config(const Config& config) {
   options.max_queue_spans = positive("tracing.max_queue_spans");
   options.max_batch_spans = positive("tracing.max_batch_spans");
   options.keep_traces = positive("tracing.keep_traces");
+  const std::int64_t keep_per_second = config.integer("tracing.keep_per_second");
+  if (keep_per_second < 0) throw std::invalid_argument("tracing.keep_per_second: must be >= 0");
+  options.keep_per_second = static_cast<std::size_t>(keep_per_second);
   if (options.export_interval.count() <= 0) options.export_interval = milliseconds(1);
   if (options.export_timeout.count() <= 0) options.export_timeout = milliseconds(1);
   return options;
@@ -544,6 +547,25 @@ void Tracer::record(SpanRecord span) {
   if (wake) impl.wake();
 }
 
+bool Tracer::admit(const TraceContext& incoming) {
+  if (impl_->export_enabled && (!incoming.valid() || incoming.sampled())) return true;
+  // A token bucket per thread: no lock, and each event-loop thread gets its share.
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point refilled{};
+  };
+  thread_local Bucket bucket;
+  const double rate = static_cast<double>(impl_->options.keep_per_second);
+  if (rate <= 0) return false;
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - bucket.refilled).count();
+  bucket.tokens = std::min(rate, bucket.tokens + elapsed * rate);
+  bucket.refilled = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
 std::string Tracer::traces_json(std::size_t limit) const {
   struct Summary {
     TraceId id;
@@ -723,6 +745,7 @@ void Span::set_ok() {
 void Span::end() {
   if (ended_) return;
   ended_ = true;
+  if (!context_.recording) return;
   record_.end = std::chrono::system_clock::now();
   tracer_->record(std::move(record_));
 }

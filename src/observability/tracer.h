@@ -66,6 +66,10 @@ struct TracerOptions {
   std::size_t max_batch_spans = 512;
   std::size_t keep_traces = 512;          // traces kept in memory for /traces
   std::size_t max_spans_per_trace = 256;  // spans kept in memory per trace (export is not capped)
+  // New traces recorded per second per thread for the in-memory buffer alone. A busy server
+  // turns a 512-trace buffer over in milliseconds, so recording every request would cost
+  // throughput and show nothing more; sampled traces are all recorded while exporting.
+  std::size_t keep_per_second = 50;
 
   // From [tracing].
   static TracerOptions from_config(const Config& config);
@@ -93,6 +97,10 @@ class Tracer {
 
   // Thread-safe and cheap: a short critical section, never I/O.
   void record(SpanRecord span);
+
+  // Where a trace enters the process: whether to record its spans (sets nothing). True for a
+  // sampled trace while exporting, otherwise while this thread's keep_per_second allows.
+  bool admit(const TraceContext& incoming);
 
   // Recent traces, newest first: [{"trace_id","name","start","duration_ms","span_count"}]
   // (name: the root span's, or the earliest span's while the root has not ended).

@@ -171,6 +171,7 @@ TraceContext TraceContext::child_of(const TraceContext& parent) {
     child.flags = parent.flags;
     child.tracestate = parent.tracestate;
     child.parent_span_id = parent.span_id;
+    child.recording = parent.recording;
   } else {
     child.trace_id = TraceId::random();
     child.flags = 0x01;

@@ -33,6 +33,9 @@ struct TraceContext {
   SpanId parent_span_id;      // invalid for a root span
   std::uint8_t flags = 0x01;  // bit 0: sampled
   std::string tracestate;     // passed along untouched (bounded at parse)
+  // Whether this process records spans of this trace (OpenTelemetry's "is recording"):
+  // decided once where the trace enters, inherited by children, never sent on the wire.
+  bool recording = true;
 
   bool valid() const { return trace_id.valid() && span_id.valid(); }
   bool sampled() const { return (flags & 0x01) != 0; }
