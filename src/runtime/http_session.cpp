@@ -1,5 +1,6 @@
 #include "runtime/http_session.h"
 
+#include <array>
 #include <ctime>
 #include <exception>
 #include <limits>
@@ -10,8 +11,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
+#include "runtime/http_wire.h"
 #include "runtime/problem.h"
 #include "runtime/trace_context.h"
 
@@ -236,43 +237,52 @@ class SessionImpl final : public Session {
   }
 
   asio::awaitable<bool> write(Request& request, Response response, bool keep_alive) {
-    bhttp::response<bhttp::string_body> message;
-    message.version(request.version);
-    message.result(static_cast<unsigned>(response.status));
-    for (const auto& [name, value] : response.headers) message.insert(name, value);
-    message.set(bhttp::field::date, http_date());
-    message.set("X-Request-Id", request.request_id);
-    message.keep_alive(keep_alive);
-    std::size_t body_size = response.body.size();
-    bool no_body = response.status == 204 || response.status == 304 || response.status < 200;
-    if (request.method == "HEAD") {
-      message.content_length(body_size);
-    } else if (!no_body) {
-      message.body() = std::move(response.body);
-      message.prepare_payload();
-    }
-    lowest().expires_after(limits().write_timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream_, message, use_tuple);
-    response.body = std::move(message.body());
+    const bool no_body = response.status == 204 || response.status == 304 || response.status < 200;
+    const bool head_only = no_body || request.method == "HEAD";
+    ResponseHead head{
+        .status = response.status,
+        .headers = &response.headers,
+        .date = http_date(),
+        .request_id = request.request_id,
+        .keep_alive = keep_alive,
+        .request_version = request.version,
+        .content_length = no_body ? std::nullopt : std::optional(response.body.size())};
+    bool ok = co_await send(head, head_only ? std::string_view() : response.body);
     if (shared_->observer) {
       shared_->observer->request_finished(request, response,
                                           std::chrono::steady_clock::now() - request.received_at);
     }
-    co_return !ec;
+    co_return ok;
   }
 
   // Refuses a request that could not be read: a problem document, then the connection closes.
   asio::awaitable<void> reject(int status, std::string detail) {
     if (shared_->observer) shared_->observer->request_rejected(status, detail);
     Response problem = problem_response(status, std::move(detail));
-    bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(status), 11};
-    for (const auto& [name, value] : problem.headers) message.insert(name, value);
-    message.set(bhttp::field::date, http_date());
-    message.keep_alive(false);
-    message.body() = std::move(problem.body);
-    message.prepare_payload();
+    ResponseHead head;
+    head.status = status;
+    head.headers = &problem.headers;
+    head.date = http_date();
+    head.keep_alive = false;
+    head.content_length = problem.body.size();
+    co_await send(head, problem.body);
+  }
+
+  // One gather-write of head and body, under the write timeout.
+  asio::awaitable<bool> send(const ResponseHead& head, std::string_view body) {
+    head_buffer_.clear();
+    std::size_t dropped = append_response_head(head_buffer_, head);
+    if (dropped != 0 && shared_->observer) {
+      shared_->observer->server_error("response",
+                                      "dropped header fields that could split the "
+                                      "response (CR, LF or a bad name)");
+    }
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_buffer_),
+                                              asio::buffer(body.data(), body.size())};
     lowest().expires_after(limits().write_timeout);
-    co_await bhttp::async_write(stream_, message, use_tuple);
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
+    if (head_buffer_.capacity() > 64 * 1024) head_buffer_ = std::string();  // no hoarding
+    co_return !ec;
   }
 
   asio::awaitable<void> close_gracefully() {
@@ -291,6 +301,7 @@ class SessionImpl final : public Session {
   std::string remote_;
   std::size_t context_index_;
   beast::flat_buffer buffer_;
+  std::string head_buffer_;  // reused for every response head
   bool idle_ = false;
 };
 
