@@ -58,20 +58,7 @@ bool valid_level(std::string_view text) {
 
 // Values are echoed in messages quoted, bounded, with control bytes escaped.
 std::string quoted(std::string_view text) {
-  constexpr std::size_t kMax = 80;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > kMax) out += "...";
-  return out + "\"";
+  return quote_for_message(text, 80);
 }
 
 // Digits only (no sign, no spaces); nullopt when empty, not all digits, or over uint64.

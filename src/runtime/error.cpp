@@ -1,5 +1,7 @@
 #include "runtime/error.h"
 
+#include <cstdio>
+
 namespace stoa {
 
 const char* to_string(Errc code) {
@@ -24,6 +26,22 @@ const char* to_string(Errc code) {
       return "internal";
   }
   return "internal";
+}
+
+std::string quote_for_message(std::string_view text, std::size_t max_chars) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < max_chars; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > max_chars) out += "...";
+  return out + "\"";
 }
 
 }  // namespace stoa

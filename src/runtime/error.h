@@ -1,6 +1,8 @@
 #pragma once
 // The one error type of Stoa: a code that callers branch on, and a message for people.
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -19,6 +21,10 @@ enum class Errc {
 };
 
 const char* to_string(Errc code);
+
+// Untrusted text for an error message: in double quotes, cut after `max_chars` ("..."),
+// with control, quote, backslash and non-ASCII bytes written as \xNN.
+std::string quote_for_message(std::string_view text, std::size_t max_chars = 64);
 
 struct Error {
   Errc code = Errc::internal;

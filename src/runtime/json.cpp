@@ -109,22 +109,6 @@ class Handler {
   std::optional<std::string> duplicate_;
 };
 
-std::string quoted_for_message(std::string_view text) {
-  constexpr std::size_t kMax = 64;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > kMax) out += "...";
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -151,7 +135,7 @@ Result<boost::json::value> parse(std::string_view text, const Limits& limits) {
   }
   if (const auto& key = parser.handler().duplicate_key()) {
     return Error{Errc::invalid_argument,
-                 "malformed JSON" + at + ": duplicate object key " + quoted_for_message(*key)};
+                 "malformed JSON" + at + ": duplicate object key " + quote_for_message(*key)};
   }
   if (offset < text.size() && static_cast<unsigned char>(text[offset]) >= 0x80) {
     char byte[8];
