@@ -1,0 +1,225 @@
+#include "data/cache/memory_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <future>
+#include <list>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace stoa::cache {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(MemoryCache, GetSetErase) {
+  MemoryCache cache({.max_bytes = 1 << 20, .shards = 4});
+  EXPECT_EQ(cache.get_now("a"), std::nullopt);
+  EXPECT_TRUE(cache.set_now("a", "1"));
+  EXPECT_EQ(cache.get_now("a"), "1");
+  EXPECT_TRUE(cache.set_now("a", "22"));
+  EXPECT_EQ(cache.get_now("a"), "22");
+  EXPECT_TRUE(cache.erase_now("a"));
+  EXPECT_FALSE(cache.erase_now("a"));
+  EXPECT_EQ(cache.get_now("a"), std::nullopt);
+
+  const Stats s = cache.stats();
+  EXPECT_EQ(s.hits, 2u);
+  EXPECT_EQ(s.misses, 2u);
+  EXPECT_EQ(s.entries, 0u);
+  EXPECT_EQ(s.bytes, 0u);
+}
+
+TEST(MemoryCache, TtlExpiry) {
+  MemoryCache cache({.max_bytes = 1 << 20, .shards = 2});
+  cache.set_now("short", "x", 50ms);
+  cache.set_now("forever", "y");
+  EXPECT_EQ(cache.get_now("short"), "x");
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(cache.get_now("short"), std::nullopt);
+  EXPECT_EQ(cache.get_now("forever"), "y");
+  EXPECT_EQ(cache.stats().entries, 1u);  // the expired entry was removed when read
+}
+
+TEST(MemoryCache, ByteBoundNeverExceededAndEvictionsCounted) {
+  const std::size_t max_bytes = 64 * 1024;
+  MemoryCache cache({.max_bytes = max_bytes, .shards = 4});
+  const std::string value(200, 'v');
+  for (int i = 0; i < 10'000; ++i) {
+    cache.set_now("key" + std::to_string(i), value);
+    if (i % 7 == 0) cache.get_now("key" + std::to_string(i / 2));
+    ASSERT_LE(cache.stats().bytes, max_bytes);
+  }
+  const Stats s = cache.stats();
+  EXPECT_GT(s.evictions, 0u);
+  EXPECT_GT(s.entries, 0u);
+  EXPECT_EQ(s.entries + s.evictions, 10'000u);
+  EXPECT_EQ(cache.get_now("key9999"), value);  // the newest entry survives
+}
+
+TEST(MemoryCache, OversizedValueRejected) {
+  MemoryCache cache({.max_bytes = 16 * 1024, .shards = 4});  // 4 KiB per shard
+  EXPECT_TRUE(cache.set_now("big", "small"));
+  EXPECT_FALSE(cache.set_now("big", std::string(8 * 1024, 'x')));
+  EXPECT_EQ(cache.get_now("big"), std::nullopt);  // the old value is not served stale
+  EXPECT_EQ(cache.stats().bytes, 0u);
+}
+
+// A plain LRU with the same byte accounting, for comparison.
+class Lru {
+ public:
+  explicit Lru(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  bool get(const std::string& key) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return false;
+    order_.splice(order_.begin(), order_, it->second);
+    return true;
+  }
+
+  void set(const std::string& key, std::size_t value_size) {
+    const std::size_t size = key.size() + value_size + MemoryCache::kEntryOverhead;
+    if (auto it = index_.find(key); it != index_.end()) {
+      bytes_ -= it->second->second;
+      order_.erase(it->second);
+      index_.erase(it);
+    }
+    order_.emplace_front(key, size);
+    index_[key] = order_.begin();
+    bytes_ += size;
+    while (bytes_ > max_bytes_) {
+      auto& [k, s] = order_.back();
+      bytes_ -= s;
+      index_.erase(k);
+      order_.pop_back();
+    }
+  }
+
+ private:
+  using List = std::list<std::pair<std::string, std::size_t>>;
+  std::size_t max_bytes_;
+  std::size_t bytes_ = 0;
+  List order_;
+  std::unordered_map<std::string, List::iterator> index_;
+};
+
+TEST(MemoryCache, BeatsLruOnZipfTrace) {
+  constexpr int kKeys = 10'000;
+  constexpr int kRequests = 200'000;
+  constexpr std::size_t kValueSize = 100;
+
+  std::vector<double> cdf(kKeys);
+  double sum = 0;
+  for (int r = 0; r < kKeys; ++r) {
+    sum += 1.0 / std::pow(r + 1, 0.99);
+    cdf[r] = sum;
+  }
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> uni(0, sum);
+  std::vector<std::string> trace;
+  trace.reserve(kRequests);
+  for (int i = 0; i < kRequests; ++i) {
+    const auto r = std::lower_bound(cdf.begin(), cdf.end(), uni(rng)) - cdf.begin();
+    trace.push_back("key:" + std::to_string(r));
+  }
+
+  // About 5% of the key space by bytes.
+  const std::size_t per_entry =
+      std::string("key:5000").size() + kValueSize + MemoryCache::kEntryOverhead;
+  const std::size_t budget = per_entry * kKeys / 20;
+
+  MemoryCache cache({.max_bytes = budget, .shards = 16});
+  Lru lru(budget);
+  const std::string value(kValueSize, 'v');
+  int s3_hits = 0;
+  int lru_hits = 0;
+  for (const std::string& key : trace) {
+    if (cache.get_now(key)) {
+      ++s3_hits;
+    } else {
+      cache.set_now(key, value);
+    }
+    if (lru.get(key)) {
+      ++lru_hits;
+    } else {
+      lru.set(key, kValueSize);
+    }
+  }
+  const double s3_ratio = double(s3_hits) / kRequests;
+  const double lru_ratio = double(lru_hits) / kRequests;
+  std::printf("[zipf 0.99] S3-FIFO hit ratio %.4f, LRU hit ratio %.4f\n", s3_ratio, lru_ratio);
+  EXPECT_GT(s3_ratio, lru_ratio);
+  EXPECT_LE(cache.stats().bytes, budget);
+}
+
+TEST(MemoryCache, ConcurrentSetGetStaysConsistent) {
+  MemoryCache cache({.max_bytes = 256 * 1024, .shards = 16});
+  constexpr int kThreads = 4;
+  constexpr int kOps = 100'000;
+  constexpr int kKeys = 5'000;
+  std::atomic<int> bad{0};
+  std::atomic<int> hits{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      std::uniform_int_distribution<int> pick(0, kKeys - 1);
+      for (int i = 0; i < kOps; ++i) {
+        const std::string key = "k" + std::to_string(pick(rng));
+        if (i % 2 == 0) {
+          cache.set_now(key, key + "|" + std::to_string(t) + "|" + std::to_string(i),
+                        (i % 10 == 0) ? 1ms : 0ms);
+        } else if (auto v = cache.get_now(key)) {
+          ++hits;
+          if (v->rfind(key + "|", 0) != 0) ++bad;
+        }
+        if (i % 1000 == 999) cache.erase_now(key);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(hits.load(), 0);
+  EXPECT_LE(cache.stats().bytes, 256u * 1024);
+}
+
+TEST(MemoryCache, AwaitablePath) {
+  MemoryCache cache({.max_bytes = 1 << 20, .shards = 4});
+  boost::asio::io_context io;
+  auto fut = boost::asio::co_spawn(
+      io,
+      [&]() -> Awaitable<std::vector<std::optional<std::string>>> {
+        const std::string a = "a", b = "b", one = "1", two = "2";
+        co_await cache.set(a, one, 0ms);
+        co_await cache.set(b, two, 0ms);
+        const bool erased = co_await cache.erase(b);
+        EXPECT_TRUE(erased);
+        const std::optional<std::string> got = co_await cache.get(a);
+        EXPECT_TRUE(got.has_value() && *got == one);
+        std::vector<std::string> keys{a, b, std::string("c")};
+        co_return co_await cache.get_many(std::move(keys));
+      },
+      boost::asio::use_future);
+  io.run();
+  const auto values = fut.get();
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(values[0], "1");
+  EXPECT_EQ(values[1], std::nullopt);
+  EXPECT_EQ(values[2], std::nullopt);
+}
+
+}  // namespace
+}  // namespace stoa::cache
