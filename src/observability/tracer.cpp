@@ -549,8 +549,10 @@ void Tracer::record(SpanRecord span) {
 
 bool Tracer::admit(const TraceContext& incoming) {
   if (impl_->export_enabled && (!incoming.valid() || incoming.sampled())) return true;
-  // A token bucket per thread: no lock, and each event-loop thread gets its share.
+  // A token bucket per thread: no lock, and each event-loop thread gets its share. It
+  // belongs to one tracer; another tracer on the same thread starts a fresh, full bucket.
   struct Bucket {
+    const Tracer* owner = nullptr;
     double tokens = 0;
     std::chrono::steady_clock::time_point refilled{};
   };
@@ -558,6 +560,7 @@ bool Tracer::admit(const TraceContext& incoming) {
   const double rate = static_cast<double>(impl_->options.keep_per_second);
   if (rate <= 0) return false;
   const auto now = std::chrono::steady_clock::now();
+  if (bucket.owner != this) bucket = Bucket{this, rate, now};
   const double elapsed = std::chrono::duration<double>(now - bucket.refilled).count();
   bucket.tokens = std::min(rate, bucket.tokens + elapsed * rate);
   bucket.refilled = now;

@@ -16,6 +16,17 @@ TEST(TracerAdmission, BufferOnlyTracesAreRateLimitedPerThread) {
   EXPECT_LE(admitted, 10);
 }
 
+TEST(TracerAdmission, EachTracerHasItsOwnBucket) {
+  TracerOptions options;
+  options.keep_per_second = 3;
+  Tracer drained(options);
+  while (drained.admit(TraceContext{})) {
+  }
+  // Another tracer on the same thread is not limited by the first one's spending.
+  Tracer fresh(options);
+  EXPECT_TRUE(fresh.admit(TraceContext{}));
+}
+
 TEST(TracerAdmission, ZeroRateRecordsNothingUnlessExported) {
   TracerOptions options;
   options.keep_per_second = 0;

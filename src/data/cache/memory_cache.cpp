@@ -208,10 +208,7 @@ struct MemoryCache::Shard {
     return true;
   }
 
- public:
   std::mutex mutex;
-
- private:
   const std::size_t budget;
   const std::size_t small_budget;
   Queue small;
