@@ -1,5 +1,7 @@
 #include "app/process.h"
 
+#include <map>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -44,6 +46,9 @@ struct Process::Impl {
   EventLoop loop;
   obs::ReadinessChecks readiness;
   std::vector<std::unique_ptr<http::Server>> servers;
+  // Declared after the loop and before the components, so that they are destroyed after the
+  // components and before the loop: they may hold sockets and timers of the loop.
+  std::map<std::string, std::shared_ptr<void>> shared_objects;
   std::vector<std::unique_ptr<Component>> components;
   std::unique_ptr<boost::asio::steady_timer> drain_timer;
   bool shutting_down = false;
@@ -125,6 +130,17 @@ void Process::add_readiness_check(std::string name, std::function<Awaitable<Stat
   impl_->readiness.add(std::move(name), std::move(check));
 }
 
+obs::Telemetry& Process::telemetry() {
+  return impl_->telemetry;
+}
+
+std::shared_ptr<void> Process::shared_object(const std::string& name,
+                                             const std::function<std::shared_ptr<void>()>& make) {
+  auto& slot = impl_->shared_objects[name];
+  if (!slot) slot = make();
+  return slot;
+}
+
 int Process::run(const std::vector<std::string>& names) {
   std::vector<ComponentInfo> chosen;
   for (const auto& info : registered_components()) {
@@ -151,6 +167,8 @@ int Process::run(const std::vector<std::string>& names) {
            {{"version", STOA_VERSION}, {"threads", impl_->loop.size()}});
   impl_->loop.run();
   for (auto it = impl_->components.rbegin(); it != impl_->components.rend(); ++it) (*it)->stop();
+  impl_->components.clear();
+  impl_->shared_objects.clear();
   obs::log(obs::Level::info, "stoa", "stopped");
   impl_->telemetry.shutdown();
   return 0;

@@ -24,6 +24,11 @@ class Process final : public ComponentHost {
   http::Server& serve(std::string_view component,
                       std::shared_ptr<const http::Router> router) override;
   void add_readiness_check(std::string name, std::function<Awaitable<Status>()> check) override;
+  obs::Telemetry& telemetry() override;
+
+ protected:
+  std::shared_ptr<void> shared_object(const std::string& name,
+                                      const std::function<std::shared_ptr<void>()>& make) override;
 
  private:
   struct Impl;

@@ -19,6 +19,9 @@ namespace http {
 class Router;
 class Server;
 }  // namespace http
+namespace obs {
+class Telemetry;  // observability/telemetry.h: components above the runtime use it
+}
 
 // What the process offers a component.
 class ComponentHost {
@@ -32,6 +35,23 @@ class ComponentHost {
                               std::shared_ptr<const http::Router> router) = 0;
   // A check that admin /readyz runs; an Error names the dependency that is unreachable.
   virtual void add_readiness_check(std::string name, std::function<Awaitable<Status>()> check) = 0;
+  // The process's metrics, tracer and logger.
+  virtual obs::Telemetry& telemetry() = 0;
+
+  // An object the components of one process share (the database, the cache): made by `make`
+  // on the first call for `name`, the same object afterwards. Shared objects are destroyed
+  // after every component has stopped and before the event loop goes. Not thread-safe: call
+  // it from start().
+  template <class T>
+  std::shared_ptr<T> shared(const std::string& name,
+                            const std::function<std::shared_ptr<T>()>& make) {
+    return std::static_pointer_cast<T>(
+        shared_object(name, [&make]() -> std::shared_ptr<void> { return make(); }));
+  }
+
+ protected:
+  virtual std::shared_ptr<void> shared_object(
+      const std::string& name, const std::function<std::shared_ptr<void>()>& make) = 0;
 };
 
 class Component {

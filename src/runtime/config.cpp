@@ -33,7 +33,9 @@ std::string_view last_component(std::string_view key) {
 
 Kind kind_of(std::string_view key) {
   const auto name = last_component(key);
-  if (name.ends_with("_timeout") || name.ends_with("_interval")) return Kind::duration;
+  if (name.ends_with("_timeout") || name.ends_with("_interval") || name.ends_with("_ttl") ||
+      name.ends_with("_lag") || name.ends_with("_delay"))
+    return Kind::duration;
   if (name.ends_with("_bytes")) return Kind::size;
   if (name == "listen" || name.ends_with("_listen")) return Kind::listen;
   if (name == "level") return Kind::level;
@@ -686,7 +688,8 @@ std::vector<std::string> Config::strings(std::string_view key) const {
 
 std::chrono::milliseconds Config::duration(std::string_view key) const {
   const auto& e = entry(key);
-  if (kind_of(key) != Kind::duration) misuse(key, "is not a duration (*_timeout, *_interval)");
+  if (kind_of(key) != Kind::duration)
+    misuse(key, "is not a duration (*_timeout, *_interval, *_ttl, *_lag, *_delay)");
   return *parse_duration(std::get<std::string>(e.value));  // validated at load
 }
 

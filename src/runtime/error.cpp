@@ -22,6 +22,10 @@ const char* to_string(Errc code) {
       return "io";
     case Errc::cancelled:
       return "cancelled";
+    case Errc::conflict:
+      return "conflict";
+    case Errc::aborted:
+      return "aborted";
     case Errc::internal:
       return "internal";
   }

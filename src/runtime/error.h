@@ -17,6 +17,8 @@ enum class Errc {
   protocol,     // a peer spoke the protocol wrongly
   io,           // the operating system refused
   cancelled,
+  conflict,  // the input conflicts with stored state (a duplicate key, a failed precondition)
+  aborted,   // a transaction lost a race (serialization failure, deadlock): retrying may succeed
   internal,
 };
 
