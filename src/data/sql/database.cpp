@@ -1,0 +1,107 @@
+// open_database(): picks the driver by the URL's scheme; database(): the process's one
+// database, shared by its components.
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "data/sql/driver.h"
+#include "data/sql/sql.h"
+#include "runtime/component.h"
+#include "runtime/config.h"
+
+namespace stoa::sql {
+
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, DriverFactory, std::less<>> drivers;
+};
+
+Registry& registry() {
+  static Registry instance;
+  return instance;
+}
+
+// "postgresql://user:secret@host/db" -> "postgresql://...": a URL may carry a password, so
+// messages show only its scheme.
+std::string describe_url(std::string_view url) {
+  const auto colon = url.find("://");
+  if (colon == std::string_view::npos) return quote_for_message(url.substr(0, 16));
+  return quote_for_message(std::string(url.substr(0, colon)) + "://...");
+}
+
+}  // namespace
+
+bool register_driver(std::string scheme, DriverFactory factory) {
+  std::lock_guard lock(registry().mutex);
+  registry().drivers[std::move(scheme)] = std::move(factory);
+  return true;
+}
+
+DatabaseOptions DatabaseOptions::from_config(const Config& config) {
+  DatabaseOptions options;
+  options.url = config.string("database.url");
+  options.replicas = config.strings("database.replicas");
+  const auto pool = config.integer("database.pool_size");
+  if (pool < 1 || pool > 1000) {
+    throw std::invalid_argument("database.pool_size must be between 1 and 1000, not " +
+                                std::to_string(pool));
+  }
+  options.pool_size = static_cast<std::size_t>(pool);
+  options.connect_timeout = config.duration("database.connect_timeout");
+  options.statement_timeout = config.duration("database.statement_timeout");
+  options.max_replica_lag = config.duration("database.max_replica_lag");
+  options.replica_check_interval = config.duration("database.replica_check_interval");
+  options.fresh_read_timeout = config.duration("database.fresh_read_timeout");
+  return options;
+}
+
+Result<std::shared_ptr<Database>> open_database(const DatabaseOptions& options, EventLoop& loop,
+                                                obs::Telemetry* telemetry) {
+  const auto colon = options.url.find("://");
+  if (colon == std::string::npos || colon == 0) {
+    return Error{Errc::invalid_argument,
+                 "database.url " + describe_url(options.url) +
+                     " is not a URL: expected sqlite://PATH or postgresql://HOST/DB"};
+  }
+  const std::string scheme = options.url.substr(0, colon);
+  DriverFactory factory;
+  {
+    std::lock_guard lock(registry().mutex);
+    auto it = registry().drivers.find(scheme);
+    if (it == registry().drivers.end()) {
+      return Error{Errc::invalid_argument, "database.url " + describe_url(options.url) +
+                                               " names no known database (sqlite, postgresql)"};
+    }
+    factory = it->second;
+  }
+  if (!options.replicas.empty() && scheme == "sqlite") {
+    return Error{Errc::invalid_argument,
+                 "database.replicas is for PostgreSQL; SQLite has no read replicas"};
+  }
+  return factory(options, loop, telemetry);
+}
+
+std::shared_ptr<Database> database(ComponentHost& host) {
+  return host.shared<Database>("database", [&host]() -> std::shared_ptr<Database> {
+    auto options = DatabaseOptions::from_config(host.config());
+    auto opened = open_database(options, host.loop(), &host.telemetry());
+    if (!opened) throw std::runtime_error("cannot open the database: " + opened.error().message);
+    std::shared_ptr<Database> db = std::move(opened).value();
+    std::weak_ptr<Database> weak = db;
+    host.add_readiness_check("database", [weak]() -> Awaitable<Status> {
+      auto db = weak.lock();
+      if (!db) co_return Error{Errc::unavailable, "the database is closed"};
+      co_return co_await db->ping();
+    });
+    // The process destroys shared objects before the loop; close() first stops background
+    // work (replica checks) that holds the database.
+    return std::shared_ptr<Database>(db.get(), [db](Database*) mutable {
+      db->close();
+      db.reset();
+    });
+  });
+}
+
+}  // namespace stoa::sql

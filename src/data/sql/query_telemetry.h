@@ -1,0 +1,58 @@
+#pragma once
+// What every driver records per statement: the duration histogram
+// db_client_operation_duration_seconds{db_system_name, db_query_summary, stoa_db_target,
+// error_type} (OpenTelemetry's database conventions; db_query_summary is the Query's name,
+// so cardinality stays bounded) and, under a recording caller's span, a CLIENT span.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "data/sql/sql.h"
+#include "observability/metrics.h"
+#include "observability/tracer.h"
+
+namespace stoa::sql {
+
+class QueryTelemetry {
+ public:
+  // `telemetry` may be nullptr: then nothing is recorded.
+  QueryTelemetry(obs::Telemetry* telemetry, Dialect dialect);
+
+  // One statement (or transaction step) in progress.
+  class Scope {
+   public:
+    Scope(Scope&& other) noexcept;
+    Scope& operator=(Scope&&) = delete;
+    // Records the outcome: `error` nullptr for success; `rows` returned or affected.
+    void finish(const Error* error, std::uint64_t rows);
+    ~Scope();
+
+   private:
+    friend class QueryTelemetry;
+    Scope() = default;
+    QueryTelemetry* owner_ = nullptr;
+    std::string name_;
+    Target target_ = Target::primary;
+    std::chrono::steady_clock::time_point start_;
+    std::optional<obs::Span> span_;
+    bool finished_ = false;
+  };
+
+  // `name` and `sql` are the Query's (constants of the program: the SQL text holds no values).
+  Scope start(std::string_view name, std::string_view sql, Target target,
+              const TraceContext* parent);
+
+ private:
+  void observe(const std::string& name, Target target, const Error* error, double seconds);
+
+  obs::Telemetry* telemetry_;
+  Dialect dialect_;
+  std::mutex mutex_;
+  std::map<std::string, obs::Histogram, std::less<>> histograms_;  // by name|target|error
+};
+
+}  // namespace stoa::sql
