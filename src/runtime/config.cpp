@@ -34,7 +34,7 @@ std::string_view last_component(std::string_view key) {
 Kind kind_of(std::string_view key) {
   const auto name = last_component(key);
   if (name.ends_with("_timeout") || name.ends_with("_interval") || name.ends_with("_ttl") ||
-      name.ends_with("_lag") || name.ends_with("_delay"))
+      name.ends_with("_lag") || name.ends_with("_delay") || name.ends_with("_skew"))
     return Kind::duration;
   if (name.ends_with("_bytes")) return Kind::size;
   if (name == "listen" || name.ends_with("_listen")) return Kind::listen;
@@ -689,7 +689,7 @@ std::vector<std::string> Config::strings(std::string_view key) const {
 std::chrono::milliseconds Config::duration(std::string_view key) const {
   const auto& e = entry(key);
   if (kind_of(key) != Kind::duration)
-    misuse(key, "is not a duration (*_timeout, *_interval, *_ttl, *_lag, *_delay)");
+    misuse(key, "is not a duration (*_timeout, *_interval, *_ttl, *_lag, *_delay, *_skew)");
   return *parse_duration(std::get<std::string>(e.value));  // validated at load
 }
 

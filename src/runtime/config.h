@@ -5,7 +5,8 @@
 //
 // Value kinds follow the key's name, so a new key needs no schema code:
 //   *_timeout, *_interval,
-//   *_ttl, *_lag, *_delay     duration string: "250ms", "10s", "5m", "1h"
+//   *_ttl, *_lag, *_delay,
+//   *_skew                    duration string: "250ms", "10s", "5m", "1h"
 //   *_bytes                   size: an integer or "16KiB", "256MiB", "1GiB"
 //   listen, *_listen          "host:port"
 //   level                     one of debug, info, warn, error

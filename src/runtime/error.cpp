@@ -26,6 +26,10 @@ const char* to_string(Errc code) {
       return "conflict";
     case Errc::aborted:
       return "aborted";
+    case Errc::unauthenticated:
+      return "unauthenticated";
+    case Errc::permission_denied:
+      return "permission_denied";
     case Errc::internal:
       return "internal";
   }

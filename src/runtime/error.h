@@ -19,6 +19,8 @@ enum class Errc {
   cancelled,
   conflict,  // the input conflicts with stored state (a duplicate key, a failed precondition)
   aborted,   // a transaction lost a race (serialization failure, deadlock): retrying may succeed
+  unauthenticated,    // the caller's credentials are missing or invalid (HTTP 401)
+  permission_denied,  // the caller is known but not allowed (HTTP 403)
   internal,
 };
 

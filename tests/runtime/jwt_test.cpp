@@ -1,0 +1,352 @@
+// Bearer JWT verification against keys minted by the test: every algorithm of the allow-list,
+// every claim check, the attacks RFC 8725 lists (none, algorithm confusion, key confusion), and
+// JWKS rotation from a file and from a URL.
+#include "runtime/jwt.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include "runtime/base64.h"
+#include "runtime/event_loop.h"
+#include "runtime/http_server.h"
+#include "runtime/http_types.h"
+#include "runtime/router.h"
+#include "support/test_signing_key.h"
+
+namespace stoa::jwt {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::system_clock;
+using test::TestSigningKey;
+
+std::int64_t seconds_from_now(std::chrono::seconds offset) {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             (Clock::now() + offset).time_since_epoch())
+      .count();
+}
+
+boost::json::object good_claims() {
+  return {{"iss", "https://issuer.test"},
+          {"aud", "stoa"},
+          {"sub", "user-1"},
+          {"exp", seconds_from_now(5min)},
+          {"iat", seconds_from_now(-1s)},
+          {"scope", "profile orders:read"},
+          {"roles", boost::json::array{"admin"}}};
+}
+
+VerifierOptions options() {
+  VerifierOptions result;
+  result.issuer = "https://issuer.test";
+  result.audiences = {"stoa"};
+  return result;
+}
+
+struct Keys {
+  TestSigningKey es{TestSigningKey::Kind::es256, "es-1"};
+  TestSigningKey rs{TestSigningKey::Kind::rs256, "rs-1"};
+  TestSigningKey ed{TestSigningKey::Kind::eddsa, "ed-1"};
+  std::shared_ptr<const KeySet> set = KeySet::parse(test::jwks_of({&es, &rs, &ed})).value();
+};
+
+Keys& keys() {
+  static Keys instance;  // RSA key generation is slow: once per test binary
+  return instance;
+}
+
+Result<Claims> check(const std::string& token, const VerifierOptions& opts = options()) {
+  return verify_token(token, *keys().set, opts, Clock::now());
+}
+
+std::string error_of(const Result<Claims>& result) {
+  return result.ok() ? "(verified)" : result.error().message;
+}
+
+// header.payload.signature with the given parts, each base64url-encoded as is.
+std::string compact(const std::string& header, const std::string& payload,
+                    const std::string& signature) {
+  return base64::encode_url(header) + "." + base64::encode_url(payload) + "." +
+         base64::encode_url(signature);
+}
+
+TEST(Jwt, VerifiesEachAllowedAlgorithmAndReadsTheClaims) {
+  for (const TestSigningKey* key : {&keys().es, &keys().rs, &keys().ed}) {
+    auto claims = check(key->sign(good_claims()));
+    ASSERT_TRUE(claims.ok()) << key->alg() << ": " << error_of(claims);
+    EXPECT_EQ(claims->subject, "user-1");
+    EXPECT_EQ(claims->issuer, "https://issuer.test");
+    EXPECT_EQ(claims->audience, std::vector<std::string>{"stoa"});
+    EXPECT_TRUE(claims->has_scope("orders:read"));
+    EXPECT_FALSE(claims->has_scope("orders"));
+    EXPECT_TRUE(claims->has_role("admin"));
+    EXPECT_TRUE(claims->payload.contains("iat"));
+  }
+}
+
+TEST(Jwt, AcceptsAnAudienceArrayHoldingOneOfOurs) {
+  auto payload = good_claims();
+  payload["aud"] = boost::json::array{"other", "stoa"};
+  EXPECT_TRUE(check(keys().es.sign(payload)).ok());
+  payload["aud"] = boost::json::array{"other"};
+  EXPECT_EQ(check(keys().es.sign(payload)).error().code, Errc::unauthenticated);
+}
+
+TEST(Jwt, RefusesAlgNoneAndAlgorithmsOutsideTheAllowList) {
+  const std::string payload = boost::json::serialize(good_claims());
+  auto none = check(compact(R"({"alg":"none","typ":"JWT"})", payload, ""));
+  EXPECT_EQ(none.error().code, Errc::unauthenticated);
+  EXPECT_NE(error_of(none).find("not allowed"), std::string::npos);
+
+  auto only_es = options();
+  only_es.algorithms = {"ES256"};
+  EXPECT_FALSE(check(keys().rs.sign(good_claims()), only_es).ok());
+  EXPECT_TRUE(check(keys().es.sign(good_claims()), only_es).ok());
+
+  EXPECT_TRUE(only_es.validate().ok());
+  auto with_none = options();
+  with_none.algorithms = {"none"};
+  EXPECT_EQ(with_none.validate().error().code, Errc::invalid_argument);
+  with_none.algorithms = {"HS256"};
+  EXPECT_EQ(with_none.validate().error().code, Errc::invalid_argument);
+}
+
+TEST(Jwt, RefusesAlgorithmConfusion) {
+  // An HS256 token "signed" with the RSA public key as the HMAC secret: the classic attack.
+  const std::string input = base64::encode_url(R"({"alg":"HS256","kid":"rs-1"})") + "." +
+                            base64::encode_url(boost::json::serialize(good_claims()));
+  auto hs = check(input + "." + base64::encode_url(std::string(32, 'x')));
+  EXPECT_EQ(hs.error().code, Errc::unauthenticated);
+  // The RSA key's kid under ES256: the key's type fixes its algorithm.
+  auto confused = check(keys().es.sign(good_claims(), {{"kid", "rs-1"}}));
+  EXPECT_EQ(confused.error().code, Errc::unauthenticated);
+  EXPECT_NE(error_of(confused).find("not its key's"), std::string::npos);
+}
+
+TEST(Jwt, RefusesTamperedTokens) {
+  const std::string token = keys().ed.sign(good_claims());
+  const auto first = token.find('.');
+  const auto second = token.rfind('.');
+  auto payload = good_claims();
+  payload["sub"] = "user-2";
+  const std::string forged = token.substr(0, first + 1) +
+                             base64::encode_url(boost::json::serialize(payload)) +
+                             token.substr(second);
+  EXPECT_NE(error_of(check(forged)).find("signature"), std::string::npos);
+  std::string flipped = token;
+  flipped[second + 5] = flipped[second + 5] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(check(flipped).ok());
+  // An ES256 signature of the wrong length.
+  const std::string es = keys().es.sign(good_claims());
+  EXPECT_FALSE(check(es.substr(0, es.rfind('.') + 1) + base64::encode_url("short")).ok());
+}
+
+TEST(Jwt, ChecksExpiryNotBeforeIssuedAtWithTheClockSkew) {
+  auto payload = good_claims();
+  payload["exp"] = seconds_from_now(-10s);  // within the 30 s skew
+  EXPECT_TRUE(check(keys().es.sign(payload)).ok());
+  payload["exp"] = seconds_from_now(-2min);
+  EXPECT_NE(error_of(check(keys().es.sign(payload))).find("expired"), std::string::npos);
+  payload.erase("exp");
+  EXPECT_NE(error_of(check(keys().es.sign(payload))).find("no expiry"), std::string::npos);
+  payload = good_claims();
+  payload["nbf"] = seconds_from_now(2min);
+  EXPECT_NE(error_of(check(keys().es.sign(payload))).find("nbf"), std::string::npos);
+  payload = good_claims();
+  payload["iat"] = seconds_from_now(2min);
+  EXPECT_NE(error_of(check(keys().es.sign(payload))).find("iat"), std::string::npos);
+  payload = good_claims();
+  payload["exp"] = "tomorrow";
+  EXPECT_FALSE(check(keys().es.sign(payload)).ok());
+  payload["exp"] = 1e300;
+  EXPECT_FALSE(check(keys().es.sign(payload)).ok());
+}
+
+TEST(Jwt, ChecksIssuerAndAudience) {
+  auto payload = good_claims();
+  payload["iss"] = "https://evil.test";
+  EXPECT_NE(error_of(check(keys().es.sign(payload))).find("issuer"), std::string::npos);
+  payload = good_claims();
+  payload.erase("aud");
+  EXPECT_NE(error_of(check(keys().es.sign(payload))).find("audience"), std::string::npos);
+  payload = good_claims();
+  payload["roles"] = "admin";  // a string is read as a one-element list
+  EXPECT_TRUE(check(keys().es.sign(payload)).ok());
+  payload["roles"] = boost::json::array{1, 2};
+  EXPECT_FALSE(check(keys().es.sign(payload)).ok());
+}
+
+TEST(Jwt, RefusesMalformedTokensWithAReason) {
+  for (const std::string& token : {std::string(), std::string("a.b"), std::string("a.b.c.d"),
+                                   std::string("!!.e30.e30"), compact("not json", "{}", "x"),
+                                   compact("[]", "{}", "x"), std::string(9000, 'a') + ".b.c"}) {
+    auto result = check(token);
+    ASSERT_FALSE(result.ok()) << token.substr(0, 40);
+    EXPECT_EQ(result.error().code, Errc::unauthenticated);
+    EXPECT_FALSE(result.error().message.empty());
+  }
+  auto crit = check(keys().es.sign(good_claims(), {{"crit", boost::json::array{"exp"}}}));
+  EXPECT_NE(error_of(crit).find("critical"), std::string::npos);
+  auto typ = check(keys().es.sign(good_claims(), {{"typ", "dpop+jwt"}}));
+  EXPECT_FALSE(typ.ok());
+}
+
+TEST(Jwt, UnknownKeysAndUnusableJwksEntries) {
+  TestSigningKey stranger(TestSigningKey::Kind::es256, "stranger");
+  EXPECT_NE(error_of(check(stranger.sign(good_claims()))).find("not in the JWKS"),
+            std::string::npos);
+  // A known kid with another key's signature.
+  EXPECT_NE(error_of(check(stranger.sign(good_claims(), {{"kid", "es-1"}}))).find("signature"),
+            std::string::npos);
+
+  TestSigningKey weak(TestSigningKey::Kind::rsa1024, "weak");
+  auto point = keys().es.public_jwk();
+  point["kid"] = "off-curve";
+  point["y"] = base64::encode_url(std::string(32, '\x01'));
+  boost::json::object oct{{"kty", "oct"}, {"kid", "hmac"}, {"k", "c2VjcmV0"}};
+  boost::json::object enc = keys().es.public_jwk();
+  enc["kid"] = "enc";
+  enc["use"] = "enc";
+  boost::json::object jwks{{"keys", boost::json::array{weak.public_jwk(), point, oct, enc, 7}}};
+  auto set = KeySet::parse(boost::json::serialize(jwks));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set.value()->size(), 0u);
+
+  EXPECT_EQ(KeySet::parse("{}").error().code, Errc::invalid_argument);
+  EXPECT_EQ(KeySet::parse("nope").error().code, Errc::invalid_argument);
+}
+
+TEST(Jwt, ATokenWithoutKidNeedsASingleKeySet) {
+  auto only = KeySet::parse(test::jwks_of({&keys().ed})).value();
+  const std::string input = base64::encode_url(R"({"alg":"EdDSA"})") + "." +
+                            base64::encode_url(boost::json::serialize(good_claims()));
+  const std::string token = input + "." + base64::encode_url(keys().ed.signature_of(input));
+  EXPECT_TRUE(verify_token(token, *only, options(), Clock::now()).ok());
+  EXPECT_FALSE(check(token).ok());  // three keys: which one?
+}
+
+// --- the Verifier: JWKS from a file and from a URL, rotation -----------------------------------
+
+class LoopThread {
+ public:
+  LoopThread() : loop_(1), thread_([this] { loop_.run(); }) {}
+  ~LoopThread() {
+    loop_.stop();
+    thread_.join();
+  }
+  EventLoop& loop() { return loop_; }
+
+  Result<Claims> verify(Verifier& verifier, std::string token) {
+    return run([&verifier, token]() -> Awaitable<std::optional<Result<Claims>>> {
+      co_return co_await verifier.verify(token);
+    });
+  }
+
+  // Runs a coroutine on the loop and waits for it (Result has no default value, which
+  // co_spawn's future needs: hence the optional).
+  Result<Claims> run(std::function<Awaitable<std::optional<Result<Claims>>>()> make) {
+    auto future = asio::co_spawn(loop_.context(0), std::move(make), asio::use_future);
+    if (future.wait_for(10s) != std::future_status::ready) throw std::runtime_error("hung");
+    return std::move(*future.get());
+  }
+
+ private:
+  EventLoop loop_;
+  std::thread thread_;
+};
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+TEST(JwtVerifier, RotatesKeysFromAFileAtMostOncePerInterval) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("stoa-jwks-" + std::to_string(::getpid()) + ".json");
+  write_file(path, test::jwks_of({&keys().es}));
+  auto opts = options();
+  opts.jwks = path.string();
+  opts.refetch_interval = 0ms;
+  LoopThread loop;
+  Verifier verifier(opts);
+  EXPECT_TRUE(loop.verify(verifier, keys().es.sign(good_claims())).ok());
+
+  // The issuer rotates to a new key: the first token signed by it makes the verifier reload.
+  TestSigningKey next(TestSigningKey::Kind::es256, "es-2");
+  write_file(path, test::jwks_of({&keys().es, &next}));
+  EXPECT_TRUE(loop.verify(verifier, next.sign(good_claims())).ok());
+
+  // With a long interval, an unknown kid does not make it read again.
+  opts.refetch_interval = 1h;
+  Verifier slow(opts);
+  EXPECT_TRUE(loop.verify(slow, keys().es.sign(good_claims())).ok());
+  TestSigningKey third(TestSigningKey::Kind::es256, "es-3");
+  write_file(path, test::jwks_of({&keys().es, &next, &third}));
+  EXPECT_FALSE(loop.verify(slow, third.sign(good_claims())).ok());
+  std::filesystem::remove(path);
+}
+
+TEST(JwtVerifier, FetchesTheJwksFromAUrlAndSaysWhenItCannot) {
+  LoopThread loop;
+  auto fetches = std::make_shared<std::atomic<int>>(0);
+  auto router = std::make_shared<http::Router>();
+  const std::string body = test::jwks_of({&keys().rs});
+  router->add("GET", "/jwks.json", [body, fetches](http::Request&) -> Awaitable<http::Response> {
+    ++*fetches;
+    co_return http::Response::json(200, body);
+  });
+  http::ListenerOptions listener;
+  listener.name = "jwks";
+  http::Server server(loop.loop(), listener, http::ServerLimits{}, router, nullptr);
+  server.start();
+
+  auto opts = options();
+  opts.jwks = "http://127.0.0.1:" + std::to_string(server.port()) + "/jwks.json";
+  Verifier verifier(opts);
+  EXPECT_TRUE(loop.verify(verifier, keys().rs.sign(good_claims())).ok());
+  EXPECT_TRUE(loop.verify(verifier, keys().rs.sign(good_claims())).ok());
+  EXPECT_EQ(fetches->load(), 1);  // cached
+
+  opts.jwks = "http://127.0.0.1:" + std::to_string(server.port()) + "/missing";
+  Verifier broken(opts);
+  auto result = loop.verify(broken, keys().rs.sign(good_claims()));
+  EXPECT_EQ(result.error().code, Errc::unavailable);
+  EXPECT_NE(result.error().message.find("404"), std::string::npos);
+  server.close_all();
+}
+
+TEST(JwtVerifier, AuthenticatesBearerHeadersOnly) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("stoa-jwks-auth-" + std::to_string(::getpid()) + ".json");
+  write_file(path, test::jwks_of({&keys().ed}));
+  auto opts = options();
+  opts.jwks = path.string();
+  LoopThread loop;
+  Verifier verifier(opts);
+  auto authenticate = [&](std::optional<std::string> header) {
+    auto request = std::make_shared<http::Request>();
+    if (header) request->headers.add("Authorization", *header);
+    return loop.run([&verifier, request]() -> Awaitable<std::optional<Result<Claims>>> {
+      co_return co_await verifier.authenticate(*request);
+    });
+  };
+  EXPECT_TRUE(authenticate("Bearer " + keys().ed.sign(good_claims())).ok());
+  EXPECT_TRUE(authenticate("bearer " + keys().ed.sign(good_claims())).ok());
+  EXPECT_EQ(authenticate(std::nullopt).error().code, Errc::unauthenticated);
+  EXPECT_EQ(authenticate("Basic dXNlcjpwYXNz").error().code, Errc::unauthenticated);
+  EXPECT_EQ(authenticate("Bearer ").error().code, Errc::unauthenticated);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace stoa::jwt
