@@ -49,4 +49,45 @@ Response problem_response(int status, std::string detail, std::string instance) 
   return problem_response(problem);
 }
 
+int status_for(Errc code) {
+  switch (code) {
+    case Errc::invalid_argument:
+      return 400;
+    case Errc::unauthenticated:
+      return 401;
+    case Errc::permission_denied:
+      return 403;
+    case Errc::not_found:
+      return 404;
+    case Errc::conflict:
+    case Errc::aborted:
+      return 409;
+    case Errc::too_large:
+      return 413;
+    case Errc::protocol:
+      return 502;
+    case Errc::unavailable:
+    case Errc::timeout:
+    case Errc::cancelled:
+      return 503;
+    case Errc::io:
+    case Errc::internal:
+      return 500;
+  }
+  return 500;
+}
+
+Response problem_for(const Error& error, std::string instance) {
+  const int status = status_for(error.code);
+  std::string detail = error.message;
+  if (status >= 500) {
+    detail = status == 503 ? "a dependency is unavailable or slow; try again later"
+                           : "the server failed to handle the request";
+  }
+  Response response = problem_response(status, std::move(detail), std::move(instance));
+  if (status == 401) response.headers.add("WWW-Authenticate", "Bearer");
+  if (status == 503) response.headers.add("Retry-After", "1");
+  return response;
+}
+
 }  // namespace stoa::http

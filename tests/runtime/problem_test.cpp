@@ -31,3 +31,34 @@ TEST(Problem, HostileInstanceStaysValidJson) {
 
 }  // namespace
 }  // namespace stoa::http
+
+namespace stoa::http {
+namespace {
+
+TEST(ProblemFor, MapsEveryErrorCodeToAStatus) {
+  EXPECT_EQ(status_for(Errc::invalid_argument), 400);
+  EXPECT_EQ(status_for(Errc::unauthenticated), 401);
+  EXPECT_EQ(status_for(Errc::permission_denied), 403);
+  EXPECT_EQ(status_for(Errc::not_found), 404);
+  EXPECT_EQ(status_for(Errc::conflict), 409);
+  EXPECT_EQ(status_for(Errc::aborted), 409);
+  EXPECT_EQ(status_for(Errc::too_large), 413);
+  EXPECT_EQ(status_for(Errc::unavailable), 503);
+  EXPECT_EQ(status_for(Errc::internal), 500);
+}
+
+TEST(ProblemFor, ShowsClientErrorsAndHidesServerOnes) {
+  auto bad = problem_for(Error{Errc::conflict, "the email is taken"}, "/v1/users");
+  EXPECT_EQ(bad.status, 409);
+  EXPECT_NE(bad.body.find("the email is taken"), std::string::npos);
+  auto inner = problem_for(Error{Errc::internal, "relation \"users\" does not exist"});
+  EXPECT_EQ(inner.status, 500);
+  EXPECT_EQ(inner.body.find("relation"), std::string::npos);
+  auto anonymous = problem_for(Error{Errc::unauthenticated, "the token has expired"});
+  EXPECT_EQ(anonymous.headers.get("WWW-Authenticate"), "Bearer");
+  EXPECT_NE(anonymous.body.find("expired"), std::string::npos);
+  EXPECT_EQ(problem_for(Error{Errc::unavailable, "db down"}).headers.get("Retry-After"), "1");
+}
+
+}  // namespace
+}  // namespace stoa::http
