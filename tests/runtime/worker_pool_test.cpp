@@ -1,0 +1,94 @@
+#include "runtime/worker_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include "runtime/event_loop.h"
+
+namespace stoa {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+class WorkerPoolTest : public ::testing::Test {
+ protected:
+  WorkerPoolTest() : thread_([this] { loop_.run(); }) {}
+  ~WorkerPoolTest() override {
+    loop_.stop();
+    thread_.join();
+  }
+
+  template <class T>
+  T on_loop(std::function<Awaitable<T>()> make) {
+    auto future = asio::co_spawn(loop_.context(0), std::move(make), asio::use_future);
+    if (future.wait_for(10s) != std::future_status::ready) throw std::runtime_error("hung");
+    return future.get();
+  }
+
+  EventLoop loop_{1};
+  std::thread thread_;
+};
+
+TEST_F(WorkerPoolTest, RunsOffTheLoopAndResumesOnIt) {
+  WorkerPool pool(2, 16);
+  auto ids = on_loop<std::pair<bool, bool>>([&]() -> Awaitable<std::pair<bool, bool>> {
+    const auto loop_thread = std::this_thread::get_id();
+    std::thread::id worker;
+    auto status = co_await pool.execute([&worker] { worker = std::this_thread::get_id(); });
+    co_return std::make_pair(status.ok() && worker != loop_thread,
+                             std::this_thread::get_id() == loop_thread);
+  });
+  EXPECT_TRUE(ids.first) << "the work ran on the loop's thread";
+  EXPECT_TRUE(ids.second) << "the coroutine did not resume on its loop";
+}
+
+TEST_F(WorkerPoolTest, ReturnsResultsAndTurnsExceptionsIntoErrors) {
+  WorkerPool pool(1, 16);
+  auto value = on_loop<int>([&]() -> Awaitable<int> {
+    auto result = co_await pool.run<int>([]() -> Result<int> { return 42; });
+    co_return result.ok() ? *result : -1;
+  });
+  EXPECT_EQ(value, 42);
+  auto code = on_loop<Errc>([&]() -> Awaitable<Errc> {
+    auto status = co_await pool.execute([] { throw std::runtime_error("boom"); });
+    co_return status.ok() ? Errc::io : status.error().code;
+  });
+  EXPECT_EQ(code, Errc::internal);
+}
+
+TEST_F(WorkerPoolTest, RefusesWorkBeyondTheQueueBound) {
+  WorkerPool pool(1, 2);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  // Two tasks hold the pool's one thread and its one queue slot; the third is refused.
+  std::vector<std::future<bool>> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(asio::co_spawn(
+        loop_.context(0),
+        [&pool, gate]() -> Awaitable<bool> {
+          auto status = co_await pool.execute([gate] { gate.wait(); });
+          co_return status.ok();
+        },
+        asio::use_future));
+  }
+  while (pool.queued() < 2) std::this_thread::sleep_for(1ms);
+  auto refused = on_loop<std::optional<Errc>>([&]() -> Awaitable<std::optional<Errc>> {
+    auto status = co_await pool.execute([] {});
+    co_return status.ok() ? std::nullopt : std::optional<Errc>(status.error().code);
+  });
+  EXPECT_EQ(refused, Errc::unavailable);
+  release.set_value();
+  for (auto& future : held) EXPECT_TRUE(future.get());
+  EXPECT_EQ(pool.queued(), 0u);
+}
+
+}  // namespace
+}  // namespace stoa
