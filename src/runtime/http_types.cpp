@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/hex.h"
+
 namespace stoa::http {
 
 namespace {
@@ -9,12 +11,6 @@ char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "runtime/hex.h"
+
 namespace stoa {
 
 namespace {
@@ -21,13 +23,6 @@ void random_bytes(std::uint8_t* out, std::size_t n) {
     }
     out[i] = pool[used++];
   }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
