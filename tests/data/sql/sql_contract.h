@@ -36,6 +36,10 @@
 #include "runtime/event_loop.h"
 #include "support/child_process.h"
 
+namespace stoa::obs {
+class Telemetry;
+}
+
 namespace stoa::sql::test {
 
 struct ContractTarget {
@@ -111,7 +115,7 @@ class SqlContract : public ::testing::TestWithParam<ContractTarget> {
   }
 
   std::shared_ptr<Database> open() {
-    auto opened = open_database(options_, *loop_, nullptr);
+    auto opened = open_database(options_, *loop_, telemetry_);
     if (!opened) {
       ADD_FAILURE() << describe(opened.error());
       throw std::runtime_error("cannot open the database");
@@ -164,6 +168,7 @@ class SqlContract : public ::testing::TestWithParam<ContractTarget> {
   }
 
   DatabaseOptions options_;
+  obs::Telemetry* telemetry_ = nullptr;  // for open(); a test that sets it outlives its use
   std::unique_ptr<EventLoop> loop_;
   std::thread thread_;
   std::shared_ptr<Database> db_;

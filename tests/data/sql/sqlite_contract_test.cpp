@@ -6,6 +6,9 @@
 #include <filesystem>
 
 #include "data/sql/sql_contract.h"
+#include "observability/telemetry.h"
+#include "observability/tracer.h"
+#include "runtime/trace_context.h"
 
 namespace stoa::sql::test {
 namespace {
@@ -187,6 +190,42 @@ TEST_P(SqliteDriver, ReadOnlyTransactionsRefuseWrites) {
   auto write = wait((*tx)->execute(q("ro.insert", "INSERT INTO ro_items (id) VALUES ($1)"), {1}));
   ASSERT_FALSE(write.ok());
   EXPECT_EQ(write.error().code, Errc::invalid_argument) << describe(write);
+}
+
+// Every statement records its duration by name, target and outcome, and a span under a
+// recording caller's span.
+TEST_P(SqliteDriver, EveryStatementRecordsMetricsAndASpan) {
+  obs::Telemetry telemetry(obs::TracerOptions{}, false);
+  telemetry_ = &telemetry;
+  db_ = open();
+  create("telemetry_items", "id BIGINT PRIMARY KEY");
+  const TraceContext trace = TraceContext::child_of(TraceContext{});
+  Options traced;
+  traced.trace = &trace;
+  auto insert = q("telemetry.insert", "INSERT INTO telemetry_items (id) VALUES ($1)");
+  must(insert, {1}, traced);
+  EXPECT_EQ(run(insert, {1}, traced).error().code, Errc::conflict);
+  Options replica;
+  replica.target = Target::replica;
+  must(q("telemetry.count", "SELECT count(*) FROM telemetry_items"), {}, replica);
+
+  const std::string metrics = telemetry.metrics().expose();
+  for (
+      const std::string expected :
+      {R"(db_client_operation_duration_seconds_count{db_query_summary="telemetry.insert",db_system_name="sqlite",error_type="",stoa_db_target="primary"} 1)",
+       R"(db_client_operation_duration_seconds_count{db_query_summary="telemetry.insert",db_system_name="sqlite",error_type="conflict",stoa_db_target="primary"} 1)",
+       R"(db_client_operation_duration_seconds_count{db_query_summary="telemetry.count",db_system_name="sqlite",error_type="",stoa_db_target="replica"} 1)"}) {
+    EXPECT_NE(metrics.find(expected), std::string::npos) << expected << "\nin:\n" << metrics;
+  }
+  auto spans = telemetry.tracer().trace_spans(trace.trace_id);
+  ASSERT_EQ(spans.size(), 2u);
+  for (const auto& span : spans) {
+    EXPECT_EQ(span.name, "telemetry.insert");
+    EXPECT_EQ(span.kind, obs::SpanKind::client);
+    EXPECT_EQ(span.parent_span_id, trace.span_id);
+  }
+  db_->close();
+  for (auto& db : opened_) db->close();
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, SqliteDriver, ::testing::Values(sqlite_target()),
