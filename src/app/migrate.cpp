@@ -12,15 +12,16 @@ namespace stoa::app {
 int run_migrate(const Config& config, const std::string& dir,
                 const std::vector<std::string>& schemas) {
   std::vector<sql::MigrationSet> sets;
-  if (dir.empty()) {
-    sets = sql::registered_migrations();
-  } else {
-    auto read = sql::read_migration_dir(dir);
+  // --dir replaces the built-in sets; otherwise database.migrations_dir adds to them.
+  const std::string& extra = dir.empty() ? config.string("database.migrations_dir") : dir;
+  if (dir.empty()) sets = sql::registered_migrations();
+  if (!extra.empty()) {
+    auto read = sql::read_migration_dir(extra);
     if (!read) {
       std::cerr << "stoa: " << read.error().message << "\n";
       return 2;
     }
-    sets = std::move(read).value();
+    sets.insert(sets.end(), read->begin(), read->end());
   }
   if (!schemas.empty()) {
     std::vector<sql::MigrationSet> chosen;

@@ -1,10 +1,12 @@
 // `stoa migrate` as an operator runs it: two processes starting together on one SQLite file
 // apply each migration once; an edited, already-applied migration stops it with a message.
+#include <signal.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -86,6 +88,38 @@ TEST_F(StoaMigrate, AnEditedAppliedMigrationStopsItWithAClearMessage) {
       edited->log(), std::regex("migration shop/0002_index_label was edited after it was applied "
                                 "\\(checksum [0-9a-f]{64} != [0-9a-f]{64}\\)")))
       << edited->log();
+}
+
+// database.migrations_dir is applied by `stoa up` before it serves; an edited migration
+// stops start-up.
+TEST_F(StoaMigrate, StartUpAppliesMigrationsAndStopsOnAnEditedOne) {
+  env_["STOA_DATABASE_MIGRATIONS_DIR"] = (root_ / "migrations").string();
+  {
+    StoaProcess up({"up"}, env_);
+    // The admin listener answers while migrations run; "ready" is logged once they are done.
+    bool ready = false;
+    for (int i = 0; i < 600 && !ready && !up.wait_exit(0ms); ++i) {
+      ready = up.log().find("\"msg\":\"ready\"") != std::string::npos;
+      if (!ready) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(ready) << up.log();
+    EXPECT_NE(up.log().find("\"migration\":\"0003_add_price\""), std::string::npos) << up.log();
+    up.signal(SIGTERM);
+    EXPECT_EQ(up.wait_exit(30s), 0) << up.log();
+  }
+  auto status = migrate();
+  ASSERT_EQ(status->wait_exit(60s), 0) << status->log();
+  EXPECT_NE(status->log().find("shop: up to date"), std::string::npos) << status->log();
+
+  write("0001_create_items.sql", "CREATE TABLE shop_items (id BIGINT PRIMARY KEY);");
+  StoaProcess edited({"up"}, env_);
+  auto code = edited.wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << "start-up did not stop:\n" << edited.log();
+  EXPECT_NE(*code, 0);
+  EXPECT_TRUE(std::regex_search(
+      edited.log(), std::regex("migration shop/0001_create_items was edited after it was applied "
+                               "\\(checksum [0-9a-f]{64} != [0-9a-f]{64}\\)")))
+      << edited.log();
 }
 
 TEST_F(StoaMigrate, UnknownSchemasAndMissingDirectoriesAreUsageErrors) {

@@ -488,6 +488,22 @@ Awaitable<Result<std::vector<std::string>>> apply_migrations(Database& db, Migra
   co_return applied;
 }
 
+namespace {
+
+void apply_before_loop(ComponentHost& host, const MigrationSet& set) {
+  auto db = database(host);
+  Result<std::vector<std::string>> result = Error{Errc::internal, "not run"};
+  run_before_loop(host.loop(),
+                  [&]() -> Awaitable<void> { result = co_await apply_migrations(*db, set); });
+  if (!result) throw std::runtime_error(result.error().message);
+  for (const auto& name : *result) {
+    obs::log(obs::Level::info, "database", "migration applied",
+             {{"schema", set.schema}, {"migration", name}});
+  }
+}
+
+}  // namespace
+
 void apply_migrations(ComponentHost& host, const std::string& schema) {
   if (!host.config().boolean("database.migrate")) return;
   std::optional<MigrationSet> set;
@@ -495,15 +511,15 @@ void apply_migrations(ComponentHost& host, const std::string& schema) {
     if (candidate.schema == schema) set = std::move(candidate);
   }
   if (!set) throw std::logic_error("no migrations are registered for schema " + schema);
-  auto db = database(host);
-  Result<std::vector<std::string>> result = Error{Errc::internal, "not run"};
-  run_before_loop(host.loop(),
-                  [&]() -> Awaitable<void> { result = co_await apply_migrations(*db, *set); });
-  if (!result) throw std::runtime_error(result.error().message);
-  for (const auto& name : *result) {
-    obs::log(obs::Level::info, "database", "migration applied",
-             {{"schema", schema}, {"migration", name}});
-  }
+  apply_before_loop(host, *set);
+}
+
+void apply_configured_migrations(ComponentHost& host) {
+  const std::string& dir = host.config().string("database.migrations_dir");
+  if (dir.empty() || !host.config().boolean("database.migrate")) return;
+  auto sets = read_migration_dir(dir);
+  if (!sets) throw std::runtime_error("database.migrations_dir: " + sets.error().message);
+  for (const auto& set : *sets) apply_before_loop(host, set);
 }
 
 }  // namespace stoa::sql

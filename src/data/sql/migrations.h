@@ -64,4 +64,8 @@ Awaitable<Result<std::vector<std::string>>> apply_migrations(Database& db, Migra
 // with a message for a person on failure.
 void apply_migrations(ComponentHost& host, const std::string& schema);
 
+// At process start-up: applies the sets in database.migrations_dir (when set and
+// database.migrate is true). Throws std::runtime_error with a message for a person.
+void apply_configured_migrations(ComponentHost& host);
+
 }  // namespace stoa::sql
