@@ -6,9 +6,12 @@
 //   stoa::sql::test::ContractTarget sqlite_target() { ... }
 //   STOA_SQL_CONTRACT(Sqlite, sqlite_target());
 //
-// Include it from one file per test binary (the tests are defined here). The suite uses
-// dialect-neutral SQL, and DDL per dialect only where types differ (BLOB / BYTEA). Every
-// test works on tables of its own, dropped first, so a shared server database works too.
+// Include it from one file per test binary (the tests are defined here), and invoke the
+// macro inside namespace stoa::sql::test. The suite uses dialect-neutral SQL, and DDL per
+// dialect only where types differ (BLOB / BYTEA). Each test drops and creates the tables it
+// uses (contract_*), so tests run one after another on one server database; when ctest runs
+// them in parallel, the factory should give each call a database or schema of its own.
+// Migration schemas carry a random suffix, so stoa_migrations may be shared.
 #include <gtest/gtest.h>
 
 #include <atomic>
