@@ -50,10 +50,6 @@ struct Migration {
 // file or two files for one version.
 Result<std::vector<Migration>> migrations_for(const MigrationSet& set, Dialect dialect);
 
-// Splits a script into statements on `;`, respecting quotes, comments, PostgreSQL
-// dollar-quoting and SQLite's CREATE TRIGGER ... BEGIN ... END. Empty statements are dropped.
-std::vector<std::string> split_sql_script(std::string_view script);
-
 // Applies the set's pending migrations in order, each in its own transaction; returns the
 // names applied ("0002_add_index"), empty when the database was up to date. Errc::conflict
 // when an applied migration's file changed.

@@ -1,5 +1,6 @@
 // Migration files: naming, the dialect's variant, checksums, and splitting scripts.
 #include "data/sql/migrations.h"
+#include "data/sql/sql_script.h"
 
 #include <gtest/gtest.h>
 
