@@ -11,8 +11,20 @@ namespace stoa {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// An io_context whose shutdown() the loop can call: a handler pending on one context may own
+// I/O objects of another (a server's acceptors, one per context), so every context's pending
+// handlers must be destroyed before any context's services are.
+struct Context : asio::io_context {
+  explicit Context(int concurrency_hint) : asio::io_context(concurrency_hint) {}
+  using asio::io_context::shutdown;
+};
+
+}  // namespace
+
 struct EventLoop::Impl {
-  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::unique_ptr<Context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::unique_ptr<asio::signal_set> signals;
   std::function<void(int)> on_signal;
@@ -30,13 +42,15 @@ EventLoop::EventLoop(std::size_t threads) : impl_(std::make_unique<Impl>()) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < threads; ++i) {
     // Concurrency hint 1: each context is run by exactly one thread, so Asio can skip locks.
-    impl_->contexts.push_back(std::make_unique<asio::io_context>(1));
+    impl_->contexts.push_back(std::make_unique<Context>(1));
     impl_->guards.push_back(asio::make_work_guard(*impl_->contexts.back()));
   }
 }
 
 EventLoop::~EventLoop() {
   stop();
+  impl_->signals.reset();
+  for (auto& context : impl_->contexts) context->shutdown();
 }
 
 std::size_t EventLoop::size() const {
