@@ -16,6 +16,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "data/sql/postgresql/result.h"
 #include "data/sql/sql.h"
 
 struct pg_conn;
@@ -56,8 +57,12 @@ class Connection {
 
   // Statements sent in one pipeline (libpq pipeline mode) in one implicit transaction, which
   // the server commits at the sync point or rolls back at the first error.
+  // `prelude`, when not empty, is parameterless SQL sent first in the same pipeline (a
+  // transaction's BEGIN rides along with its first statement: one round trip saved); then
+  // the statements run in the transaction it opened, which stays open after the sync.
   Awaitable<Result<std::vector<Rows>>> pipeline(
-      const std::vector<std::pair<Query, Params>>& statements, Clock::time_point deadline);
+      const std::vector<std::pair<Query, Params>>& statements, Clock::time_point deadline,
+      const std::string& prelude = {});
 
   // SQL without parameters through the simple protocol (BEGIN, COMMIT; SELECT ...): the rows
   // of each statement it contains.
@@ -101,8 +106,17 @@ class Connection {
   pg_conn* conn_;
   boost::asio::posix::stream_descriptor socket_;
   std::shared_ptr<Timer> timer_;
-  // Query name -> {statement name, SQL}: the statements prepared on this connection.
-  std::unordered_map<std::string, std::pair<std::string, std::string>> prepared_;
+  // Query name -> {statement name, SQL}: the statements prepared on this connection. Looked
+  // up by string_view, without making a string.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
+  std::unordered_map<std::string, std::pair<std::string, std::string>, NameHash, std::equal_to<>>
+      prepared_;
+  EncodedParams scratch_;
   std::uint64_t next_statement_ = 0;
   bool broken_ = false;
 };

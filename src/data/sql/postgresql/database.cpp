@@ -98,12 +98,18 @@ struct Shared {
 
 class PgTransaction final : public Transaction {
  public:
+  // `begin_sql` is sent with the first statement (not before: a round trip saved).
   PgTransaction(std::shared_ptr<Shared> shared, Lease lease, Clock::time_point deadline,
-                const TraceContext* trace)
-      : shared_(std::move(shared)), lease_(std::move(lease)), deadline_(deadline), trace_(trace) {}
+                const TraceContext* trace, std::string begin_sql)
+      : shared_(std::move(shared)),
+        lease_(std::move(lease)),
+        deadline_(deadline),
+        trace_(trace),
+        begin_sql_(std::move(begin_sql)) {}
 
   ~PgTransaction() override {
     if (done_ || !lease_.pool()) return;
+    if (!begin_sql_.empty()) return;  // nothing was sent: the connection goes back as it is
     if (lease_->broken()) {
       lease_.discard();
       return;
@@ -152,7 +158,10 @@ class PgTransaction final : public Transaction {
     auto scope = shared_->telemetry->start(name, name, Target::primary, trace_);
     Status result = Ok{};
     try {
-      if (!done_) {
+      if (!done_ && !begin_sql_.empty()) {
+        done_ = true;  // nothing was sent: nothing to roll back
+        lease_ = Lease();
+      } else if (!done_) {
         done_ = true;
         const std::string sql = "ROLLBACK";
         auto rolled = co_await lease_->simple(sql, deadline_, name);
@@ -172,7 +181,20 @@ class PgTransaction final : public Transaction {
     if (failed_) {
       co_return Error{failed_->code, "the transaction failed earlier: " + failed_->message};
     }
-    auto result = co_await lease_->execute(query, params, deadline_);
+    Result<Rows> result = Error{Errc::internal, ""};
+    if (!begin_sql_.empty()) {
+      // BEGIN has not been sent yet: it goes in one pipeline with this first statement.
+      std::vector<std::pair<Query, Params>> first{{query, params}};
+      const std::string begin_sql = std::exchange(begin_sql_, std::string());
+      auto results = co_await lease_->pipeline(first, deadline_, begin_sql);
+      if (results) {
+        result = std::move(results->front());
+      } else {
+        result = results.error();
+      }
+    } else {
+      result = co_await lease_->execute(query, params, deadline_);
+    }
     if (!result) failed_ = result.error();  // PostgreSQL aborts the transaction on an error
     co_return result;
   }
@@ -188,8 +210,11 @@ class PgTransaction final : public Transaction {
       co_return Error{failed_->code, "not committed: " + failed_->message};
     }
     // The position after COMMIT is at or past the commit record: a replica that has
-    // replayed up to it has the transaction.
-    const std::string sql = "COMMIT; SELECT pg_current_wal_insert_lsn()::text";
+    // replayed up to it has the transaction. (No statement ran: BEGIN was never sent, and
+    // there is nothing to commit but the position to report.)
+    const std::string sql = begin_sql_.empty()
+                                ? "COMMIT; SELECT pg_current_wal_insert_lsn()::text"
+                                : "SELECT 1; SELECT pg_current_wal_insert_lsn()::text";
     const std::string name = "commit";
     auto results = co_await lease_->simple(sql, deadline_, name);
     lease_ = Lease();
@@ -206,6 +231,7 @@ class PgTransaction final : public Transaction {
   const TraceContext* trace_;
   bool done_ = false;
   std::optional<Error> failed_;
+  std::string begin_sql_;  // until the first statement carries it
 };
 
 // Coroutines in flight hold the database (shared_from_this), so destroying the last other
@@ -382,10 +408,8 @@ class PgDatabase final : public Database, public std::enable_shared_from_this<Pg
         break;
     }
     if (options.read_only) sql += " READ ONLY";
-    auto begun = co_await (*lease)->simple(sql, deadline, "begin");
-    if (!begun) co_return begun.error();
-    co_return std::unique_ptr<Transaction>(
-        new PgTransaction(shared_, std::move(lease).value(), deadline, options.trace));
+    co_return std::unique_ptr<Transaction>(new PgTransaction(
+        shared_, std::move(lease).value(), deadline, options.trace, std::move(sql)));
   }
 
   std::shared_ptr<Shared> shared_;
