@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "app/migrate.h"
 #include "app/process.h"
 #include "observability/log.h"
 #include "runtime/component.h"
@@ -22,6 +23,10 @@ Commands:
                        load balancer); the admin listener always runs
   components           list the components this binary has
   config               print the effective configuration and where each value came from
+  migrate [--dir DIR] [SCHEMA...]
+                       apply pending database migrations (all schemas, or the named ones)
+                       to database.url; --dir DIR: the sets in DIR/<schema>/*.sql instead
+                       of the embedded ones
   version              print the version
 
 Options:
@@ -67,6 +72,7 @@ std::string describe(const Config::Value& value) {
 int run_cli(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string config_file;
+  std::string migrations_dir;  // stoa migrate --dir
   std::vector<std::string> rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -79,6 +85,9 @@ int run_cli(int argc, char** argv) {
       config_file = args[++i];
     } else if (arg.starts_with("--config=")) {
       config_file = arg.substr(9);
+    } else if (arg == "--dir") {
+      if (i + 1 >= args.size()) return usage_error("--dir needs a directory");
+      migrations_dir = args[++i];
     } else if (arg.starts_with("-")) {
       return usage_error("unknown option " + arg);
     } else {
@@ -99,10 +108,11 @@ int run_cli(int argc, char** argv) {
     }
     return 0;
   }
-  if (command != "up" && command != "serve" && command != "config") {
+  if (command != "up" && command != "serve" && command != "config" && command != "migrate") {
     return usage_error("unknown command '" + command + "'");
   }
   if (command == "up" && !operands.empty()) return usage_error("'up' takes no arguments");
+  if (!migrations_dir.empty() && command != "migrate") return usage_error("--dir is for 'migrate'");
   if (command == "serve") {
     if (operands.empty()) {
       return usage_error("'serve' needs one or more components: " + component_list());
@@ -130,6 +140,7 @@ int run_cli(int argc, char** argv) {
   }
   try {
     obs::configure_logging(*config);
+    if (command == "migrate") return run_migrate(*config, migrations_dir, operands);
     Process process(std::move(config).value());
     return process.run(operands);
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "data/sql/migrations.h"
 #include "observability/admin.h"
 #include "observability/log.h"
 #include "observability/telemetry.h"
@@ -150,6 +151,7 @@ int Process::run(const std::vector<std::string>& names) {
   }
   try {
     serve("admin", obs::make_admin_router(impl_->telemetry, impl_->readiness));
+    sql::apply_configured_migrations(*this);  // database.migrations_dir, before any component
     for (const auto& info : chosen) {
       auto component = info.make();
       component->start(*this);
