@@ -290,7 +290,8 @@ Awaitable<Result<Rows>> Connection::execute(Query query, const Params& params,
   auto statement = co_await prepare(query);
   if (!statement) co_return statement.error();
   EncodedParams& encoded = scratch_;  // reused: no allocation per statement once warm
-  encode_params(params, encoded);
+  auto valid = encode_params(params, encoded);
+  if (!valid) co_return valid.error();
   if (PQsendQueryPrepared(conn_, statement->c_str(), static_cast<int>(params.size()),
                           encoded.values.data(), encoded.lengths.data(), encoded.formats.data(),
                           0) == 0) {
@@ -306,13 +307,17 @@ Awaitable<Result<std::vector<Rows>>> Connection::pipeline(
     const std::string& prelude) {
   if (broken_) co_return Error{Errc::unavailable, "the PostgreSQL connection is broken"};
   StatementGuard guard(*this, deadline);
+  std::vector<EncodedParams> encoded(statements.size());
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    auto valid = encode_params(statements[i].second, encoded[i]);
+    if (!valid) co_return valid.error();
+  }
   if (PQenterPipelineMode(conn_) == 0) {
     co_return Error{Errc::internal, "cannot enter PostgreSQL pipeline mode"};
   }
   // What was sent, in order: a prepare (index into `statements`, true) or an execute.
   std::vector<std::pair<std::size_t, bool>> sent;
   std::unordered_map<std::string, std::string> preparing;  // query name -> statement
-  std::vector<EncodedParams> encoded(statements.size());
   bool send_failed = false;
   if (!prelude.empty()) {
     // Extended protocol without parameters: pipeline mode has no simple-query protocol.
@@ -335,7 +340,6 @@ Awaitable<Result<std::vector<Rows>>> Connection::pipeline(
       preparing[name] = statement;
       sent.emplace_back(i, true);
     }
-    encode_params(params, encoded[i]);
     send_failed = send_failed ||
                   PQsendQueryPrepared(conn_, statement.c_str(), static_cast<int>(params.size()),
                                       encoded[i].values.data(), encoded[i].lengths.data(),

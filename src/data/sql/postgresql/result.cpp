@@ -185,7 +185,7 @@ Error error_from_result(const pg_result* result, std::string_view name) {
   return Error{Errc::internal, where + ": " + primary + sqlstate};
 }
 
-void encode_params(const Params& params, EncodedParams& out) {
+Status encode_params(const Params& params, EncodedParams& out) {
   out.storage.clear();
   out.storage.reserve(params.size());
   out.values.assign(params.size(), nullptr);
@@ -210,6 +210,10 @@ void encode_params(const Params& params, EncodedParams& out) {
     } else if (const auto* boolean = std::get_if<bool>(&data)) {
       text = *boolean ? "t" : "f";
     } else if (const auto* string = std::get_if<std::string>(&data)) {
+      if (string->find('\0') != std::string::npos) {
+        return Error{Errc::invalid_argument, "parameter $" + std::to_string(i + 1) +
+                                                 " is text with a NUL byte (use a Blob)"};
+      }
       out.values[i] = string->c_str();
       out.lengths[i] = static_cast<int>(string->size());
       continue;
@@ -223,6 +227,7 @@ void encode_params(const Params& params, EncodedParams& out) {
     out.lengths[i] = static_cast<int>(text.size());
   }
   // `storage` never reallocates after the reserve above, so the pointers stay valid.
+  return Ok{};
 }
 
 std::optional<std::uint64_t> parse_lsn(std::string_view text) {

@@ -23,13 +23,15 @@ Error error_from_result(const pg_result* result, std::string_view name);
 
 // Parameters in the form PQsendQueryPrepared takes: text for everything but Blob (binary,
 // so bytea needs no escaping). The pointers point into `storage` and the Params.
+// Errc::invalid_argument for text with a NUL byte: libpq sends text parameters up to the
+// first NUL (PostgreSQL text cannot hold one), which would cut the value silently.
 struct EncodedParams {
   std::vector<std::string> storage;
   std::vector<const char*> values;
   std::vector<int> lengths;
   std::vector<int> formats;
 };
-void encode_params(const Params& params, EncodedParams& out);
+Status encode_params(const Params& params, EncodedParams& out);
 
 // "16/B374D848" -> the 64-bit WAL position; nullopt when malformed.
 std::optional<std::uint64_t> parse_lsn(std::string_view text);
