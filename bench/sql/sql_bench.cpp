@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "data/sql/sql.h"
+#include "observability/telemetry.h"
 #include "runtime/event_loop.h"
 
 namespace {
@@ -104,7 +105,9 @@ int main(int argc, char** argv) {
   DatabaseOptions options;
   options.url = url;
   options.pool_size = static_cast<std::size_t>((clients + threads - 1) / threads);
-  auto opened = open_database(options, loop, nullptr);
+  // Metrics on, as in a Stoa process (spans only exist under a caller's recording span).
+  obs::Telemetry telemetry(obs::TracerOptions{}, false);
+  auto opened = open_database(options, loop, &telemetry);
   if (!opened) {
     std::fprintf(stderr, "cannot open the database: %s\n", opened.error().message.c_str());
     return 1;

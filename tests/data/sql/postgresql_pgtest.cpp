@@ -409,3 +409,36 @@ TEST_F(PgTest, PrimaryStoppedGivesClearErrorsThenRecovers) {
 
 }  // namespace
 }  // namespace stoa::sql::test
+
+namespace stoa::sql::test {
+namespace {
+
+TEST_F(PgTest, ReplicaTargetRefusesWritesEvenWhenThePrimaryServesIt) {
+  auto db = open(options());  // no replicas: the primary serves Target::replica
+  const std::string t = table("readonly");
+  const std::string create = "CREATE TABLE " + t + " (id int PRIMARY KEY)";
+  const std::string insert = "INSERT INTO " + t + " VALUES ($1)";
+  const std::string count = "SELECT count(*) FROM " + t;
+  must(*db, {"test.create", create});
+  Options replica;
+  replica.target = Target::replica;
+  auto write = run(*db, {"test.insert", insert}, {1}, replica);
+  ASSERT_FALSE(write);
+  EXPECT_EQ(write.error().code, Errc::invalid_argument) << write.error().message;
+  EXPECT_EQ(must(*db, {"test.count", count}, {}, replica).at(0, 0).integer(), 0);
+  must(*db, {"test.insert", insert}, {1});
+  EXPECT_EQ(must(*db, {"test.count", count}, {}, replica).at(0, 0).integer(), 1);
+}
+
+TEST_F(PgTest, OneQueryNameMeansOneSqlText) {
+  auto opts = options();
+  opts.pool_size = 1;
+  auto db = open(opts);
+  must(*db, {"test.named", "SELECT 1"});
+  auto renamed = run(*db, {"test.named", "SELECT 2"});
+  ASSERT_FALSE(renamed);
+  EXPECT_EQ(renamed.error().code, Errc::invalid_argument);
+}
+
+}  // namespace
+}  // namespace stoa::sql::test

@@ -116,6 +116,11 @@ TEST_F(PgReplicaTest, ReadYourWritesUsesTheReplicaOnceItHasReplayed) {
     Seen seen = read(*db, fresh);
     EXPECT_EQ(seen.count, id);  // whichever server answered, it had the write
   }
+  // A write sent to a replica target fails there, and is not retried on the primary.
+  const std::string insert = insert_;
+  auto write = run(*db, {"test.insert", insert}, {100}, replica_read());
+  ASSERT_FALSE(write);
+  EXPECT_EQ(write.error().code, Errc::invalid_argument) << write.error().message;
   // A malformed token is the caller's mistake.
   Options bogus;
   bogus.target = Target::replica;

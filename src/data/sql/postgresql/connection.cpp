@@ -269,7 +269,10 @@ Awaitable<Result<Rows>> Connection::finish_command(std::string_view name) {
 
 Awaitable<Result<std::string>> Connection::prepare(Query query) {
   auto it = prepared_.find(query.name);
-  if (it != prepared_.end() && it->second.second == query.sql) co_return it->second.first;
+  if (it != prepared_.end()) {
+    if (it->second.second == query.sql) co_return it->second.first;
+    co_return reused_name(query.name);
+  }
   std::string statement = "stoa_" + std::to_string(++next_statement_);
   const std::string sql(query.sql);
   if (PQsendPrepare(conn_, statement.c_str(), sql.c_str(), 0, nullptr) == 0) {
@@ -311,6 +314,9 @@ Awaitable<Result<std::vector<Rows>>> Connection::pipeline(
   for (std::size_t i = 0; i < statements.size(); ++i) {
     auto valid = encode_params(statements[i].second, encoded[i]);
     if (!valid) co_return valid.error();
+    const Query& query = statements[i].first;
+    auto it = prepared_.find(query.name);
+    if (it != prepared_.end() && it->second.second != query.sql) co_return reused_name(query.name);
   }
   if (PQenterPipelineMode(conn_) == 0) {
     co_return Error{Errc::internal, "cannot enter PostgreSQL pipeline mode"};
@@ -430,9 +436,10 @@ bool Connection::in_transaction() const {
   return PQtransactionStatus(conn_) != PQTRANS_IDLE;
 }
 
-bool Connection::reusable() {
+bool Connection::reusable(bool peek) {
   if (broken_ || PQstatus(conn_) != CONNECTION_OK || in_transaction()) return false;
   if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF) return false;
+  if (!peek) return true;
   // An idle connection has nothing to read; bytes or an end of stream mean the server said
   // something (a shutdown notice) or went away. libpq takes them and updates its status.
   char byte = 0;
@@ -451,6 +458,12 @@ void Connection::request_cancel() {
     PQcancel(cancel, message, sizeof message);
     PQfreeCancel(cancel);
   }).detach();
+}
+
+Error Connection::reused_name(std::string_view name) {
+  // Metrics, spans and prepared statements are per name: one name, one SQL text.
+  return Error{Errc::invalid_argument,
+               "query name " + quote_for_message(name) + " is already used for another SQL text"};
 }
 
 Error Connection::connection_error(std::string_view what) const {

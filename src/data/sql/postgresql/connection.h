@@ -70,9 +70,10 @@ class Connection {
   Awaitable<Result<std::vector<Rows>>> simple(const std::string& sql, Clock::time_point deadline,
                                               std::string_view name = "setup");
 
-  // Fit for another caller: not broken, connected, outside any transaction, and no bytes
-  // waiting from the server (an idle connection the server closed is not alive).
-  bool reusable();
+  // Fit for another caller: not broken, connected, outside any transaction, and (with
+  // `peek`, for a connection that sat idle) no bytes waiting from the server: an idle
+  // connection the server closed or sent a shutdown notice on is not alive.
+  bool reusable(bool peek = true);
   // Still fit for the transaction it is in (broken connections are not).
   bool broken() const { return broken_; }
   bool in_transaction() const;
@@ -101,6 +102,7 @@ class Connection {
   // Ensures `query` is prepared here; returns the statement name.
   Awaitable<Result<std::string>> prepare(Query query);
   Error connection_error(std::string_view what) const;
+  static Error reused_name(std::string_view name);
 
   boost::asio::io_context& context_;
   pg_conn* conn_;

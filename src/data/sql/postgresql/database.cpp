@@ -30,6 +30,7 @@ namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr Query kReplayedPosition{"stoa.replicas.replayed",
                                   "SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn"};
+constexpr Query kCommit{"stoa.commit", "COMMIT"};
 // How often a read-your-writes read asks a replica whether it has replayed the commit yet.
 constexpr std::chrono::milliseconds kFreshPoll{5};
 // ROLLBACK of an abandoned transaction: short, it only ends the transaction.
@@ -342,7 +343,25 @@ class PgDatabase final : public Database, public std::enable_shared_from_this<Pg
         shared_->fallback_replica_failed.inc();
       }
     }
+    if (options.target == Target::replica) {
+      co_return co_await read_on_primary(query, params, deadline);
+    }
     co_return co_await run_on(*shared_->primary, query, params, deadline);
+  }
+
+  // A replica read that the primary serves runs READ ONLY, so that a write sent to
+  // Target::replica fails (invalid_argument) whether or not a replica is up, as on SQLite.
+  // BEGIN, the statement and COMMIT go in one pipeline: one round trip still.
+  Awaitable<Result<Rows>> read_on_primary(Query query, const Params& params,
+                                          Clock::time_point deadline) {
+    auto* context = co_await current_context();
+    auto lease = co_await shared_->primary->pool(*context)->acquire(deadline);
+    if (!lease) co_return lease.error();
+    const std::string begin = "BEGIN READ ONLY";
+    std::vector<std::pair<Query, Params>> statements{{query, params}, {kCommit, {}}};
+    auto results = co_await (*lease)->pipeline(statements, deadline, begin);
+    if (!results) co_return results.error();  // the pool drops it if left in a transaction
+    co_return std::move(results->front());
   }
 
   // The replica to read from, or nullopt for the primary.

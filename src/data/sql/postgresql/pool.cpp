@@ -133,7 +133,8 @@ Awaitable<Result<Lease>> Pool::acquire(Clock::time_point deadline) {
 
 void Pool::give_back(std::unique_ptr<Connection> connection) {
   std::unique_ptr<Connection> doomed;  // closed outside the lock
-  const bool fit = connection && connection->reusable();
+  // Just used: its state is known without a system call (take_idle peeks before reuse).
+  const bool fit = connection && connection->reusable(false);
   if (fit && !waiters_.empty()) {
     Waiter* next = waiters_.front();
     waiters_.pop_front();
