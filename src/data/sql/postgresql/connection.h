@@ -77,6 +77,8 @@ class Connection {
   // Still fit for the transaction it is in (broken connections are not).
   bool broken() const { return broken_; }
   bool in_transaction() const;
+  // When the pool last took it back (for reusable()'s peek).
+  Clock::time_point idle_since{};
 
   // Asks the server to cancel what it is running. libpq's PQcancel opens a connection and
   // blocks, so it runs on a short-lived helper thread; its outcome is seen as the statement's

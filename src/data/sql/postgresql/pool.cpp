@@ -13,6 +13,10 @@ namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{2'000};
+// A connection idle for longer than this is checked (a peek at its socket) before reuse.
+// One used a moment ago is not: the check is a system call, and on a busy pool it would add
+// one to every statement while finding nothing the statement itself would not find.
+constexpr std::chrono::milliseconds kPeekAfterIdle{100};
 
 }  // namespace
 
@@ -62,10 +66,11 @@ Pool::~Pool() = default;
 std::unique_ptr<Connection> Pool::take_idle() {
   std::vector<std::unique_ptr<Connection>> dropped;  // closed outside the lock
   std::lock_guard lock(mutex_);
+  const auto now = Clock::now();
   while (!idle_.empty()) {
     std::unique_ptr<Connection> candidate = std::move(idle_.back());
     idle_.pop_back();
-    if (candidate->reusable()) return candidate;
+    if (candidate->reusable(now - candidate->idle_since > kPeekAfterIdle)) return candidate;
     dropped.push_back(std::move(candidate));
     --open_;
   }
@@ -75,6 +80,15 @@ std::unique_ptr<Connection> Pool::take_idle() {
 void Pool::connect_failed() {
   backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
   down_until_ = Clock::now() + backoff_;
+}
+
+Lease Pool::try_acquire() {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return Lease();
+  }
+  if (auto idle = take_idle()) return Lease(shared_from_this(), std::move(idle));
+  return Lease();
 }
 
 Awaitable<Result<Lease>> Pool::acquire(Clock::time_point deadline) {
@@ -145,6 +159,7 @@ void Pool::give_back(std::unique_ptr<Connection> connection) {
   {
     std::lock_guard lock(mutex_);
     if (fit && !closed_) {
+      connection->idle_since = Clock::now();
       idle_.push_back(std::move(connection));
       return;
     }

@@ -37,6 +37,7 @@ class Lease {
   Lease& operator=(Lease&& other) noexcept;
   ~Lease();
 
+  explicit operator bool() const { return connection_ != nullptr; }
   Connection* operator->() const { return connection_.get(); }
   Connection& operator*() const { return *connection_; }
   // Gives the connection up instead of returning it (its state is unknown).
@@ -60,6 +61,8 @@ class Pool : public std::enable_shared_from_this<Pool> {
   // Errc::unavailable (server down or in backoff, overloaded, or no connection free by the
   // deadline), timeout (connecting took past the deadline), cancelled.
   Awaitable<Result<Lease>> acquire(Clock::time_point deadline);
+  // An idle connection now, or an empty Lease (then acquire()).
+  Lease try_acquire();
 
   // Returns a connection that left its Lease through take(); unfit ones are closed.
   void give_back(std::unique_ptr<Connection> connection);
