@@ -417,7 +417,10 @@ class PgDatabase final : public Database, public std::enable_shared_from_this<Pg
 
   Awaitable<Result<std::unique_ptr<Transaction>>> open_transaction(TransactionOptions options) {
     if (closed_) co_return Error{Errc::unavailable, "the database is closed"};
-    const auto deadline = deadline_for(options.timeout);
+    // The whole transaction's bound; the server's statement_timeout bounds each statement.
+    const auto deadline =
+        Clock::now() +
+        (options.timeout.count() > 0 ? options.timeout : shared_->options.statement_timeout);
     auto lease = co_await checkout(*shared_->primary, deadline);
     if (!lease) co_return lease.error();
     std::string sql = "BEGIN ISOLATION LEVEL ";
