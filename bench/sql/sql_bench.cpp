@@ -105,9 +105,11 @@ int main(int argc, char** argv) {
   DatabaseOptions options;
   options.url = url;
   options.pool_size = static_cast<std::size_t>((clients + threads - 1) / threads);
-  // Metrics on, as in a Stoa process (spans only exist under a caller's recording span).
+  // Metrics on, as in a Stoa process (spans only exist under a caller's recording span),
+  // unless STOA_BENCH_NO_METRICS is set (to measure what they cost).
   obs::Telemetry telemetry(obs::TracerOptions{}, false);
-  auto opened = open_database(options, loop, &telemetry);
+  const bool metrics = std::getenv("STOA_BENCH_NO_METRICS") == nullptr;
+  auto opened = open_database(options, loop, metrics ? &telemetry : nullptr);
   if (!opened) {
     std::fprintf(stderr, "cannot open the database: %s\n", opened.error().message.c_str());
     return 1;
