@@ -6,9 +6,12 @@
 //   stoa::sql::test::ContractTarget sqlite_target() { ... }
 //   STOA_SQL_CONTRACT(Sqlite, sqlite_target());
 //
-// Include it from one file per test binary (the tests are defined here). The suite uses
-// dialect-neutral SQL, and DDL per dialect only where types differ (BLOB / BYTEA). Every
-// test works on tables of its own, dropped first, so a shared server database works too.
+// Include it from one file per test binary (the tests are defined here), and invoke the
+// macro inside namespace stoa::sql::test. The suite uses dialect-neutral SQL, and DDL per
+// dialect only where types differ (BLOB / BYTEA). Each test drops and creates the tables it
+// uses (contract_*), so tests run one after another on one server database; when ctest runs
+// them in parallel, the factory should give each call a database or schema of its own.
+// Migration schemas carry a random suffix, so stoa_migrations may be shared.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -20,6 +23,7 @@
 #include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <future>
 #include <iostream>
@@ -175,6 +179,9 @@ class SqlContract : public ::testing::TestWithParam<ContractTarget> {
   std::vector<std::shared_ptr<Database>> opened_;
   std::vector<std::unique_ptr<std::string>> texts_;
   std::string suffix_;
+  // Cancellation signals outlive the test body: an operation still pending when a test
+  // fails early completes in TearDown, and then leaves its signal's slot.
+  std::deque<boost::asio::cancellation_signal> signals_;
 };
 
 // A statement that runs for minutes unless stopped: counting to a billion.
@@ -459,7 +466,7 @@ TEST_P(SqlContract, CancellationStopsAStatement) {
     Options options;
     options.target = target;
     options.timeout = std::chrono::seconds(50);  // bounded even if cancellation were ignored
-    boost::asio::cancellation_signal signal;
+    auto& signal = signals_.emplace_back();
     auto& context = loop_->context(0);
     auto future = spawn(context, db_->execute(kSlow, {}, options), signal.slot());
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let it start (either way works)

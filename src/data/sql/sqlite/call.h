@@ -68,6 +68,7 @@ class CallState final : public CallStateBase,
     int expected = kQueued;
     if (phase_.compare_exchange_strong(expected, kDone)) deliver(std::move(error));
   }
+  bool abandoned() const { return phase_ == kDone; }
   void cancel() override {
     cancelled = true;
     fail_unstarted(Error{Errc::cancelled, "the statement was cancelled before it ran"});
@@ -132,6 +133,7 @@ struct CallInitiation {
         state->finish(work(connection, Interrupt{spec.deadline, &state->cancelled}));
       }
     };
+    job.abandoned = [state] { return state->abandoned(); };
     auto submitted = worker->submit(std::move(job));
     if (!submitted) state->fail_unstarted(submitted.error());
   }

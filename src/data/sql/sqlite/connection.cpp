@@ -314,6 +314,8 @@ Result<Rows> Connection::execute(std::string_view name, std::string_view sql, co
 
 Status Connection::exec(const std::string& sql, const Interrupt& interrupt) {
   arm(interrupt);
+  // A BEGIN that waited in the queue past its deadline must not open a transaction.
+  if (should_stop()) return error_from(SQLITE_INTERRUPT, sql);
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return error_from(rc, sql);
   return Ok{};

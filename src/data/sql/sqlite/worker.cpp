@@ -18,6 +18,10 @@ Status Worker::submit(Job job) {
     std::lock_guard lock(mutex_);
     if (closing_) return Error{Errc::unavailable, "the database is closed"};
     if (queue_.size() >= max_queue_ && !job.bypass_limit) {
+      std::erase_if(queue_,
+                    [](const Job& queued) { return queued.abandoned && queued.abandoned(); });
+    }
+    if (queue_.size() >= max_queue_ && !job.bypass_limit) {
       return Error{Errc::unavailable, "the SQLite " + name_ + " has " +
                                           std::to_string(queue_.size()) +
                                           " statements waiting (the limit): overloaded"};

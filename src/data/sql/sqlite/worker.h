@@ -37,6 +37,9 @@ class Worker {
     // at most one per transaction, so the queue stays bounded).
     bool bypass_limit = false;
     std::function<void(Connection&, Turn)> run;
+    // True once the job's caller no longer waits for it (cancelled while queued): a full
+    // queue drops such jobs before it refuses new ones. May be empty.
+    std::function<bool()> abandoned;
   };
 
   Worker(std::unique_ptr<Connection> connection, std::size_t max_queue, std::string name);
