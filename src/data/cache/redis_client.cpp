@@ -1,0 +1,512 @@
+#include "data/cache/redis_client.h"
+
+#include <hiredis/hiredis.h>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <deque>
+#include <mutex>
+#include <utility>
+
+namespace stoa::cache {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using ReplyHandler = asio::any_completion_handler<void(Result<RedisReply>)>;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr int kMaxBackoffShift = 5;  // backoff doubles up to 32x reconnect_interval
+
+void append_number(std::string& out, std::size_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+RedisReply convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::string;
+      out.text.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::status;
+      out.text.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::error;
+      out.text.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::array;
+      out.elements.reserve(r->elements);
+      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::nil;
+      break;
+  }
+  return out;
+}
+
+std::string encode_all(const std::vector<std::string>& args) {
+  std::vector<std::string_view> parts(args.begin(), args.end());
+  return RedisClient::encode(parts.data(), parts.size());
+}
+
+Error make_error(Errc code, std::string message) {
+  return Error{code, std::move(message)};
+}
+
+std::string parse_error_text(const redisReader* reader) {
+  return quote_for_message(std::string_view(reader->errstr), 100);
+}
+
+}  // namespace
+
+// Counters shared by every connection of one client.
+struct Counters {
+  std::atomic<std::uint64_t> commands{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> connects{0};
+  std::atomic<std::uint64_t> disconnects{0};
+};
+
+// One TCP connection to Redis, used only from the thread of its io_context.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(asio::any_io_executor executor, const RedisOptions& options,
+             std::shared_ptr<Counters> counters)
+      : executor_(executor),
+        options_(options),
+        counters_(std::move(counters)),
+        socket_(executor),
+        resolver_(executor),
+        connect_timer_(executor),
+        watchdog_(executor) {}
+
+  ~Connection() {
+    if (reader_) redisReaderFree(reader_);
+  }
+
+  // Whether a command sent now would fail at once (backing off after a failure).
+  bool backing_off(Clock::time_point now) const {
+    return state_ == State::failed && now < retry_at_;
+  }
+
+  void submit(std::string payload, asio::any_io_executor caller, ReplyHandler handler) {
+    const Clock::time_point now = Clock::now();
+    if (backing_off(now)) {
+      counters_->errors.fetch_add(1, std::memory_order_relaxed);
+      complete(caller, std::move(handler), make_error(Errc::unavailable, last_error_));
+      return;
+    }
+    if (state_ == State::idle || state_ == State::failed) start_connect();
+    if (out_.empty()) {
+      out_ = std::move(payload);
+    } else {
+      out_ += payload;
+    }
+    waiting_.push_back(
+        Pending{std::move(caller), std::move(handler), now + options_.command_timeout, false});
+    if (!watching_) start_watchdog();
+    if (state_ == State::ready && !writing_) start_writer();
+  }
+
+  // Fails everything and stops for good (the client is going away).
+  void shutdown() {
+    closed_ = true;
+    fail(make_error(Errc::cancelled, "the Redis client was closed"), false);
+  }
+
+ private:
+  enum class State { idle, connecting, ready, failed };
+
+  struct Pending {
+    asio::any_io_executor caller;  // where the command's coroutine resumes
+    ReplyHandler handler;          // empty for the connection's own AUTH/SELECT
+    Clock::time_point deadline;
+    bool handshake = false;
+  };
+
+  static void complete(const asio::any_io_executor& caller, ReplyHandler handler,
+                       Result<RedisReply> result) {
+    if (!handler) return;
+    asio::post(caller, asio::append(std::move(handler), std::move(result)));
+  }
+
+  std::string where() const { return options_.host + ":" + std::to_string(options_.port); }
+
+  void start_connect() {
+    state_ = State::connecting;
+    ++generation_;
+    if (reader_) redisReaderFree(reader_);
+    reader_ = redisReaderCreate();
+    // The whole reply may be buffered by the reader; we bound it ourselves.
+    reader_->maxbuf = 0;
+    connect_timer_.expires_after(options_.connect_timeout);
+    connect_timer_.async_wait([self = shared_from_this(), gen = generation_](auto ec) {
+      if (ec || gen != self->generation_ || self->state_ != State::connecting) return;
+      self->fail(
+          make_error(Errc::timeout, "connecting to Redis at " + self->where() + " timed out"),
+          true);
+    });
+    asio::co_spawn(executor_, connect(generation_), asio::detached);
+  }
+
+  Awaitable<void> connect(std::uint64_t gen) {
+    auto self = shared_from_this();
+    auto [rec, endpoints] = co_await resolver_.async_resolve(
+        options_.host, std::to_string(options_.port), asio::as_tuple(asio::use_awaitable));
+    if (gen != generation_) co_return;
+    if (rec) {
+      fail(make_error(Errc::unavailable, "cannot resolve Redis host " +
+                                             quote_for_message(options_.host) + ": " +
+                                             rec.message()),
+           true);
+      co_return;
+    }
+    auto [cec, endpoint] =
+        co_await asio::async_connect(socket_, endpoints, asio::as_tuple(asio::use_awaitable));
+    if (gen != generation_) co_return;
+    if (cec) {
+      fail(make_error(Errc::unavailable,
+                      "cannot connect to Redis at " + where() + ": " + cec.message()),
+           true);
+      co_return;
+    }
+    boost::system::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    connect_timer_.cancel();
+    counters_->connects.fetch_add(1, std::memory_order_relaxed);
+    // AUTH and SELECT go first, ahead of the commands queued while connecting.
+    std::string handshake;
+    std::deque<Pending> first;
+    const Clock::time_point deadline = Clock::now() + options_.command_timeout;
+    if (!options_.password.empty()) {
+      std::vector<std::string> auth{"AUTH"};
+      if (!options_.username.empty()) auth.push_back(options_.username);
+      auth.push_back(options_.password);
+      handshake += encode_all(auth);
+      first.push_back(Pending{executor_, ReplyHandler(), deadline, true});
+    }
+    if (options_.database != 0) {
+      std::vector<std::string> select{"SELECT", std::to_string(options_.database)};
+      handshake += encode_all(select);
+      first.push_back(Pending{executor_, ReplyHandler(), deadline, true});
+    }
+    out_.insert(0, handshake);
+    for (auto it = first.rbegin(); it != first.rend(); ++it) waiting_.push_front(std::move(*it));
+    state_ = State::ready;
+    failures_ = 0;
+    asio::co_spawn(executor_, read(gen), asio::detached);
+    if (!out_.empty() && !writing_) start_writer();
+  }
+
+  void start_writer() {
+    writing_ = true;
+    asio::co_spawn(executor_, write(generation_), asio::detached);
+  }
+
+  Awaitable<void> write(std::uint64_t gen) {
+    auto self = shared_from_this();
+    std::string sending;
+    bool more = true;
+    while (more) {
+      sending.swap(out_);
+      out_.clear();
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(sending),
+                                                asio::as_tuple(asio::use_awaitable));
+      if (gen != generation_) co_return;
+      if (ec) {
+        fail(make_error(Errc::unavailable,
+                        "lost the connection to Redis at " + where() + ": " + ec.message()),
+             true);
+        co_return;
+      }
+      sending.clear();
+      more = !out_.empty();
+    }
+    writing_ = false;
+  }
+
+  Awaitable<void> read(std::uint64_t gen) {
+    auto self = shared_from_this();
+    std::unique_ptr<char[]> buffer(new char[kReadChunk]);
+    for (;;) {
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer.get(), kReadChunk),
+                                                      asio::as_tuple(asio::use_awaitable));
+      if (gen != generation_) co_return;
+      if (ec) {
+        fail(make_error(Errc::unavailable,
+                        "lost the connection to Redis at " + where() + ": " + ec.message()),
+             true);
+        co_return;
+      }
+      if (redisReaderFeed(reader_, buffer.get(), n) != REDIS_OK) {
+        fail(make_error(Errc::protocol, "Redis at " + where() + " sent a malformed reply: " +
+                                            parse_error_text(reader_)),
+             true);
+        co_return;
+      }
+      if (!drain_replies()) co_return;
+      if (reader_->len - reader_->pos > options_.max_reply_bytes) {
+        fail(make_error(Errc::protocol, "Redis at " + where() + " sent a reply over " +
+                                            std::to_string(options_.max_reply_bytes) + " bytes"),
+             true);
+        co_return;
+      }
+    }
+  }
+
+  // Hands every complete reply to its command. False when the connection failed.
+  bool drain_replies() {
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+        fail(make_error(Errc::protocol, "Redis at " + where() + " sent a malformed reply: " +
+                                            parse_error_text(reader_)),
+             true);
+        return false;
+      }
+      if (raw == nullptr) return true;
+      auto* reply = static_cast<redisReply*>(raw);
+      RedisReply converted = convert(reply);
+      freeReplyObject(reply);
+      if (waiting_.empty()) {
+        fail(make_error(Errc::protocol, "Redis at " + where() + " sent a reply to no command"),
+             true);
+        return false;
+      }
+      Pending pending = std::move(waiting_.front());
+      waiting_.pop_front();
+      counters_->commands.fetch_add(1, std::memory_order_relaxed);
+      if (pending.handshake) {
+        if (converted.is_error()) {
+          fail(make_error(Errc::unavailable, "Redis at " + where() + " refused the connection: " +
+                                                 quote_for_message(converted.text, 100)),
+               true);
+          return false;
+        }
+        continue;
+      }
+      complete(pending.caller, std::move(pending.handler), std::move(converted));
+    }
+  }
+
+  // One watchdog per connection while commands wait: it wakes at the oldest command's
+  // deadline. A reply cannot be skipped on a RESP connection, so a late reply fails the
+  // connection and everything on it.
+  void start_watchdog() {
+    watching_ = true;
+    asio::co_spawn(executor_, watch(), asio::detached);
+  }
+
+  Awaitable<void> watch() {
+    auto self = shared_from_this();
+    while (!waiting_.empty() && !closed_) {
+      const Clock::time_point deadline = waiting_.front().deadline;
+      if (deadline <= Clock::now()) {
+        fail(
+            make_error(Errc::timeout, "Redis at " + where() + " did not answer within " +
+                                          std::to_string(options_.command_timeout.count()) + " ms"),
+            true);
+        break;
+      }
+      watchdog_.expires_at(deadline);
+      co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    watching_ = false;
+  }
+
+  // Closes the socket and fails every waiting command with `error`. With `backoff`, commands
+  // fail at once until the backoff passed; then the next command reconnects.
+  void fail(Error error, bool backoff) {
+    ++generation_;
+    if (state_ == State::ready) counters_->disconnects.fetch_add(1, std::memory_order_relaxed);
+    state_ = backoff ? State::failed : State::idle;
+    if (backoff) {
+      const int shift = std::min(failures_, kMaxBackoffShift);
+      retry_at_ = Clock::now() + options_.reconnect_interval * (1 << shift);
+      ++failures_;
+    }
+    last_error_ = error.message;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    resolver_.cancel();
+    connect_timer_.cancel();
+    out_.clear();
+    writing_ = false;
+    std::deque<Pending> failed;
+    failed.swap(waiting_);
+    for (Pending& p : failed) {
+      if (!p.handler) continue;
+      counters_->errors.fetch_add(1, std::memory_order_relaxed);
+      complete(p.caller, std::move(p.handler), error);
+    }
+    watchdog_.cancel();
+  }
+
+  asio::any_io_executor executor_;
+  const RedisOptions options_;
+  std::shared_ptr<Counters> counters_;
+  tcp::socket socket_;
+  tcp::resolver resolver_;
+  asio::steady_timer connect_timer_;
+  asio::steady_timer watchdog_;
+  redisReader* reader_ = nullptr;
+  State state_ = State::idle;
+  std::uint64_t generation_ = 0;  // bumped on every (re)connect and failure
+  std::string out_;               // encoded commands not yet written
+  std::deque<Pending> waiting_;   // commands written or queued, in reply order
+  bool writing_ = false;
+  bool watching_ = false;
+  bool closed_ = false;
+  int failures_ = 0;
+  Clock::time_point retry_at_{};
+  std::string last_error_;
+};
+
+// The connections of one io_context.
+struct Pool {
+  std::vector<std::shared_ptr<Connection>> connections;
+  std::size_t next = 0;
+
+  Connection& pick() {
+    const Clock::time_point now = Clock::now();
+    // Round robin, skipping connections that back off while another may work.
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+      Connection& c = *connections[next++ % connections.size()];
+      if (!c.backing_off(now)) return c;
+    }
+    return *connections[next++ % connections.size()];
+  }
+};
+
+struct RedisClient::Impl {
+  explicit Impl(RedisOptions o) : options(std::move(o)), counters(std::make_shared<Counters>()) {
+    options.pool_size = std::max<std::size_t>(options.pool_size, 1);
+  }
+
+  ~Impl() {
+    for (auto& [context, pool] : pools) {
+      for (auto& c : pool->connections) c->shutdown();
+    }
+  }
+
+  Pool& pool_for(const asio::any_io_executor& executor) {
+    const void* context = &asio::query(executor, asio::execution::context);
+    // The pool of the calling thread's io_context, cached per thread.
+    thread_local const Impl* cached_owner = nullptr;
+    thread_local std::uint64_t cached_id = 0;
+    thread_local const void* cached_context = nullptr;
+    thread_local Pool* cached_pool = nullptr;
+    if (cached_owner == this && cached_id == id && cached_context == context) return *cached_pool;
+    std::lock_guard lock(mutex);
+    Pool* found = nullptr;
+    for (auto& [c, p] : pools) {
+      if (c == context) found = p.get();
+    }
+    if (found == nullptr) {
+      auto pool = std::make_unique<Pool>();
+      for (std::size_t i = 0; i < options.pool_size; ++i) {
+        pool->connections.push_back(std::make_shared<Connection>(executor, options, counters));
+      }
+      found = pool.get();
+      pools.emplace_back(context, std::move(pool));
+    }
+    cached_owner = this;
+    cached_id = id;
+    cached_context = context;
+    cached_pool = found;
+    return *found;
+  }
+
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> ids{1};
+    return ids.fetch_add(1);
+  }
+
+  RedisOptions options;
+  std::shared_ptr<Counters> counters;
+  const std::uint64_t id = next_id();  // tells a new client from a freed one at the same address
+  std::mutex mutex;
+  std::vector<std::pair<const void*, std::unique_ptr<Pool>>> pools;
+};
+
+RedisClient::RedisClient(RedisOptions options)
+    : impl_(std::make_shared<Impl>(std::move(options))) {}
+
+RedisClient::~RedisClient() = default;
+
+std::string RedisClient::encode(const std::string_view* args, std::size_t count) {
+  std::size_t size = 16;
+  for (std::size_t i = 0; i < count; ++i) size += args[i].size() + 16;
+  std::string out;
+  out.reserve(size);
+  out += '*';
+  append_number(out, count);
+  out += "\r\n";
+  for (std::size_t i = 0; i < count; ++i) {
+    out += '$';
+    append_number(out, args[i].size());
+    out += "\r\n";
+    out.append(args[i]);
+    out += "\r\n";
+  }
+  return out;
+}
+
+Awaitable<Result<RedisReply>> RedisClient::command(const std::vector<std::string>& args) {
+  std::vector<std::string_view> parts(args.begin(), args.end());
+  return send(encode(parts.data(), parts.size()));
+}
+
+Awaitable<Result<RedisReply>> RedisClient::send(std::string payload) {
+  auto executor = co_await asio::this_coro::executor;
+  Connection& connection = impl_->pool_for(executor).pick();
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<RedisReply>)>(
+      [&connection, &payload, &executor](auto handler) {
+        connection.submit(std::move(payload), executor, ReplyHandler(std::move(handler)));
+      },
+      asio::use_awaitable);
+}
+
+RedisClientStats RedisClient::stats() const {
+  const Counters& c = *impl_->counters;
+  return RedisClientStats{c.commands.load(), c.errors.load(), c.connects.load(),
+                          c.disconnects.load()};
+}
+
+const RedisOptions& RedisClient::options() const {
+  return impl_->options;
+}
+
+std::string RedisClient::address() const {
+  return impl_->options.host + ":" + std::to_string(impl_->options.port);
+}
+
+}  // namespace stoa::cache
