@@ -7,12 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include "data/cache/atomics.h"
 #include "runtime/async.h"
 #include "runtime/error.h"
 
 namespace stoa::cache {
 
-class Atomics;  // data/cache/atomics.h
 
 // Counters since the cache was created, plus the current size.
 struct Stats {

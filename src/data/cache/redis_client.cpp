@@ -90,6 +90,7 @@ std::string parse_error_text(const redisReader* reader) {
 // Counters shared by every connection of one client.
 struct Counters {
   std::atomic<std::uint64_t> commands{0};
+  std::atomic<std::uint64_t> writes{0};
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> connects{0};
   std::atomic<std::uint64_t> disconnects{0};
@@ -238,6 +239,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     while (more) {
       sending.swap(out_);
       out_.clear();
+      counters_->writes.fetch_add(1, std::memory_order_relaxed);
       auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(sending),
                                                 asio::as_tuple(asio::use_awaitable));
       if (gen != generation_) co_return;
@@ -497,7 +499,7 @@ Awaitable<Result<RedisReply>> RedisClient::send(std::string payload) {
 
 RedisClientStats RedisClient::stats() const {
   const Counters& c = *impl_->counters;
-  return RedisClientStats{c.commands.load(), c.errors.load(), c.connects.load(),
+  return RedisClientStats{c.commands.load(), c.writes.load(), c.errors.load(), c.connects.load(),
                           c.disconnects.load()};
 }
 

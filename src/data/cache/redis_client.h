@@ -59,6 +59,7 @@ struct RedisReply {
 
 struct RedisClientStats {
   std::uint64_t commands = 0;     // replies received
+  std::uint64_t writes = 0;       // socket writes: fewer than commands when pipelining
   std::uint64_t errors = 0;       // commands that failed: unreachable, timeout, protocol
   std::uint64_t connects = 0;     // connections established
   std::uint64_t disconnects = 0;  // connections closed after an error or a timeout
