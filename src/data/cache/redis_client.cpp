@@ -1,6 +1,6 @@
 #include "data/cache/redis_client.h"
 
-#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/append.hpp>
@@ -33,6 +33,10 @@ using ReplyHandler = asio::any_completion_handler<void(Result<RedisReply>)>;
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+// A batch being gathered takes new commands up to these bounds; past them the next command
+// goes to the next connection, so that a burst spreads over the pool.
+constexpr std::size_t kMaxBatchCommands = 64;
+constexpr std::size_t kMaxBatchBytes = 64 * 1024;
 constexpr int kMaxBackoffShift = 5;  // backoff doubles up to 32x reconnect_interval
 
 void append_number(std::string& out, std::size_t n) {
@@ -41,36 +45,52 @@ void append_number(std::string& out, std::size_t n) {
   out.append(buf, end);
 }
 
-RedisReply convert(const redisReply* r) {
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::string;
-      out.text.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::status;
-      out.text.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::error;
-      out.text.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::array;
-      out.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      out.type = RedisReply::Type::nil;
-      break;
+// hiredis's reader builds replies through these, straight into RedisReply: no intermediate
+// redisReply objects. A nested element lives inside its parent's `elements`, so only the root
+// is allocated (and freed by free_reply, which hiredis calls for the root alone).
+RedisReply* reply_slot(const redisReadTask* task) {
+  if (task->parent != nullptr) {
+    auto* parent = static_cast<RedisReply*>(task->parent->obj);
+    return &parent->elements[static_cast<std::size_t>(task->idx)];
   }
-  return out;
+  return new RedisReply();
 }
+
+void* create_string(const redisReadTask* task, char* str, size_t len) {
+  RedisReply* r = reply_slot(task);
+  r->type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::error
+            : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::status
+                                               : RedisReply::Type::string;
+  r->text.assign(str, len);
+  return r;
+}
+
+void* create_array(const redisReadTask* task, int elements) {
+  RedisReply* r = reply_slot(task);
+  r->type = RedisReply::Type::array;
+  r->elements.resize(static_cast<std::size_t>(elements));
+  return r;
+}
+
+void* create_integer(const redisReadTask* task, long long value) {
+  RedisReply* r = reply_slot(task);
+  r->type = RedisReply::Type::integer;
+  r->integer = value;
+  return r;
+}
+
+void* create_nil(const redisReadTask* task) {
+  RedisReply* r = reply_slot(task);
+  r->type = RedisReply::Type::nil;
+  return r;
+}
+
+void free_reply(void* reply) {
+  delete static_cast<RedisReply*>(reply);
+}
+
+redisReplyObjectFunctions reply_functions{create_string, create_array, create_integer, create_nil,
+                                          free_reply};
 
 std::string encode_all(const std::vector<std::string>& args) {
   std::vector<std::string_view> parts(args.begin(), args.end());
@@ -113,6 +133,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (reader_) redisReaderFree(reader_);
   }
 
+  // Whether commands wait to be written: a command sent now joins their write.
+  bool gathering() const {
+    return state_ == State::ready && gathered_ > 0 && gathered_ < kMaxBatchCommands &&
+           out_.size() < kMaxBatchBytes;
+  }
+  bool failed() const { return state_ == State::failed; }
+
   // Whether a command sent now would fail at once (backing off after a failure).
   bool backing_off(Clock::time_point now) const {
     return state_ == State::failed && now < retry_at_;
@@ -131,6 +158,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else {
       out_ += payload;
     }
+    ++gathered_;
     waiting_.push_back(
         Pending{std::move(caller), std::move(handler), now + options_.command_timeout, false});
     if (!watching_) start_watchdog();
@@ -165,7 +193,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::connecting;
     ++generation_;
     if (reader_) redisReaderFree(reader_);
-    reader_ = redisReaderCreate();
+    reader_ = redisReaderCreateWithFunctions(&reply_functions);
     // The whole reply may be buffered by the reader; we bound it ourselves.
     reader_->maxbuf = 0;
     connect_timer_.expires_after(options_.connect_timeout);
@@ -227,32 +255,37 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!out_.empty() && !writing_) start_writer();
   }
 
+  // The write starts from the back of the executor's queue, after the handlers queued now:
+  // coroutines resumed by the same batch of replies add their next commands first, and all
+  // go out in one write.
   void start_writer() {
     writing_ = true;
-    asio::co_spawn(executor_, write(generation_), asio::detached);
+    asio::post(executor_, [self = shared_from_this(), gen = generation_] { self->flush(gen); });
   }
 
-  Awaitable<void> write(std::uint64_t gen) {
-    auto self = shared_from_this();
-    std::string sending;
-    bool more = true;
-    while (more) {
-      sending.swap(out_);
-      out_.clear();
-      counters_->writes.fetch_add(1, std::memory_order_relaxed);
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(sending),
-                                                asio::as_tuple(asio::use_awaitable));
-      if (gen != generation_) co_return;
-      if (ec) {
-        fail(make_error(Errc::unavailable,
-                        "lost the connection to Redis at " + where() + ": " + ec.message()),
-             true);
-        co_return;
-      }
-      sending.clear();
-      more = !out_.empty();
+  void flush(std::uint64_t gen) {
+    if (gen != generation_) return;
+    if (out_.empty()) {
+      writing_ = false;
+      return;
     }
-    writing_ = false;
+    sending_.swap(out_);
+    out_.clear();
+    gathered_ = 0;
+    counters_->writes.fetch_add(1, std::memory_order_relaxed);
+    asio::async_write(
+        socket_, asio::buffer(sending_),
+        [self = shared_from_this(), gen](boost::system::error_code ec, std::size_t) {
+          if (gen != self->generation_) return;
+          if (ec) {
+            self->fail(make_error(Errc::unavailable, "lost the connection to Redis at " +
+                                                         self->where() + ": " + ec.message()),
+                       true);
+            return;
+          }
+          self->sending_.clear();
+          self->flush(gen);
+        });
   }
 
   Awaitable<void> read(std::uint64_t gen) {
@@ -295,9 +328,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         return false;
       }
       if (raw == nullptr) return true;
-      auto* reply = static_cast<redisReply*>(raw);
-      RedisReply converted = convert(reply);
-      freeReplyObject(reply);
+      std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));
+      RedisReply converted = std::move(*reply);
       if (waiting_.empty()) {
         fail(make_error(Errc::protocol, "Redis at " + where() + " sent a reply to no command"),
              true);
@@ -361,6 +393,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     resolver_.cancel();
     connect_timer_.cancel();
     out_.clear();
+    gathered_ = 0;
     writing_ = false;
     std::deque<Pending> failed;
     failed.swap(waiting_);
@@ -383,6 +416,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::idle;
   std::uint64_t generation_ = 0;  // bumped on every (re)connect and failure
   std::string out_;               // encoded commands not yet written
+  std::size_t gathered_ = 0;      // commands in out_
+  std::string sending_;           // the commands being written (only touched by flush)
   std::deque<Pending> waiting_;   // commands written or queued, in reply order
   bool writing_ = false;
   bool watching_ = false;
@@ -395,16 +430,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // The connections of one io_context.
 struct Pool {
   std::vector<std::shared_ptr<Connection>> connections;
-  std::size_t next = 0;
+  std::size_t current = 0;
 
+  // Commands that arrive together go to one connection and are written together: the
+  // connection of the batch being gathered, while there is one; otherwise the next connection
+  // round robin, so that successive batches spread over the pool. Connections that back off
+  // are skipped while another may work.
   Connection& pick() {
-    const Clock::time_point now = Clock::now();
-    // Round robin, skipping connections that back off while another may work.
+    Connection& open = *connections[current];
+    if (open.gathering()) return open;
     for (std::size_t i = 0; i < connections.size(); ++i) {
-      Connection& c = *connections[next++ % connections.size()];
-      if (!c.backing_off(now)) return c;
+      current = (current + 1) % connections.size();
+      Connection& c = *connections[current];
+      if (!c.failed() || !c.backing_off(Clock::now())) return c;
     }
-    return *connections[next++ % connections.size()];
+    return *connections[current];
   }
 };
 
