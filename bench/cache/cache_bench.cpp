@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -79,6 +80,8 @@ int bench_redis(int argc, char** argv) {
   long issued = 0;
   long done = 0;
   long failed = 0;
+  std::vector<float> latencies;  // milliseconds, per command
+  latencies.reserve(static_cast<std::size_t>(requests));
   Clock::time_point start{}, end{};
 
   const bool is_get = op == "get";
@@ -88,6 +91,7 @@ int bench_redis(int argc, char** argv) {
     while (issued < requests) {
       ++issued;
       const std::string& key = keys[k++ & (keys.size() - 1)];
+      const Clock::time_point sent = Clock::now();
       // if/else rather than a conditional around co_await (GCC 12).
       bool ok = false;
       if (is_get) {
@@ -98,6 +102,7 @@ int bench_redis(int argc, char** argv) {
         ok = r.ok() && !r->is_error();
       }
       if (!ok) ++failed;
+      latencies.push_back(std::chrono::duration<float, std::milli>(Clock::now() - sent).count());
       if (++done == requests) end = Clock::now();
     }
   };
@@ -129,7 +134,10 @@ int bench_redis(int argc, char** argv) {
     std::fprintf(stderr, "%ld of %ld commands failed\n", failed, requests);
     return 1;
   }
-  std::printf("rps=%.0f seconds=%.3f writes=%llu\n", double(requests) / seconds, seconds,
+  const auto p99 = latencies.begin() + static_cast<long>(latencies.size() * 99 / 100);
+  std::nth_element(latencies.begin(), p99, latencies.end());
+  std::printf("rps=%.0f p99_ms=%.3f seconds=%.3f writes=%llu\n", double(requests) / seconds,
+              static_cast<double>(*p99), seconds,
               static_cast<unsigned long long>(client.stats().writes));
   return 0;
 }
