@@ -67,7 +67,8 @@ return 0
 constexpr std::string_view kExtendScript = R"lua(
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[2]) > 0 then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return redis.call('PERSIST', KEYS[1]) + 1
+redis.call('PERSIST', KEYS[1])
+return 1
 )lua";
 
 // KEYS[1]: the counter; ARGV[1]: delta, ARGV[2]: TTL in ms for a new counter (0: none).

@@ -36,6 +36,8 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 // A batch being gathered takes new commands up to these bounds; past them the next command
 // goes to the next connection, so that a burst spreads over the pool.
 constexpr std::size_t kMaxBatchCommands = 64;
+// Elements (strings, integers, arrays, nils at any depth) in one reply.
+constexpr std::size_t kMaxReplyElements = 1u << 20;
 constexpr std::size_t kMaxBatchBytes = 64 * 1024;
 constexpr int kMaxBackoffShift = 5;  // backoff doubles up to 32x reconnect_interval
 
@@ -46,18 +48,31 @@ void append_number(std::string& out, std::size_t n) {
 }
 
 // hiredis's reader builds replies through these, straight into RedisReply: no intermediate
-// redisReply objects. A nested element lives inside its parent's `elements`, so only the root
-// is allocated (and freed by free_reply, which hiredis calls for the root alone).
+// redisReply objects. A nested element lives inside its parent's `elements` (hiredis fills
+// them in index order, and a parent's vector does not grow while one of its elements is being
+// filled), so only the root is allocated, and freed by free_reply, which hiredis calls for the
+// root alone. Returning null makes hiredis fail the parse ("Out of memory").
+
+// Elements the reply being parsed on this thread may still have: a peer announcing an array of
+// two billion elements gets an error, not an allocation. Set around redisReaderGetReply.
+thread_local std::size_t* t_reply_budget = nullptr;
+
 RedisReply* reply_slot(const redisReadTask* task) {
+  if (t_reply_budget != nullptr) {
+    if (*t_reply_budget == 0) return nullptr;
+    --*t_reply_budget;
+  }
   if (task->parent != nullptr) {
     auto* parent = static_cast<RedisReply*>(task->parent->obj);
-    return &parent->elements[static_cast<std::size_t>(task->idx)];
+    if (static_cast<std::size_t>(task->idx) != parent->elements.size()) return nullptr;
+    return &parent->elements.emplace_back();
   }
   return new RedisReply();
 }
 
 void* create_string(const redisReadTask* task, char* str, size_t len) {
   RedisReply* r = reply_slot(task);
+  if (r == nullptr) return nullptr;
   r->type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::error
             : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::status
                                                : RedisReply::Type::string;
@@ -66,14 +81,19 @@ void* create_string(const redisReadTask* task, char* str, size_t len) {
 }
 
 void* create_array(const redisReadTask* task, int elements) {
+  // Grown as elements arrive; refused when more are announced than the budget allows.
+  const std::size_t announced = static_cast<std::size_t>(std::max(elements, 0));
+  if (t_reply_budget != nullptr && announced > *t_reply_budget) return nullptr;
   RedisReply* r = reply_slot(task);
+  if (r == nullptr) return nullptr;
   r->type = RedisReply::Type::array;
-  r->elements.resize(static_cast<std::size_t>(elements));
+  r->elements.reserve(std::min<std::size_t>(announced, 4096));
   return r;
 }
 
 void* create_integer(const redisReadTask* task, long long value) {
   RedisReply* r = reply_slot(task);
+  if (r == nullptr) return nullptr;
   r->type = RedisReply::Type::integer;
   r->integer = value;
   return r;
@@ -81,6 +101,7 @@ void* create_integer(const redisReadTask* task, long long value) {
 
 void* create_nil(const redisReadTask* task) {
   RedisReply* r = reply_slot(task);
+  if (r == nullptr) return nullptr;
   r->type = RedisReply::Type::nil;
   return r;
 }
@@ -194,8 +215,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ++generation_;
     if (reader_) redisReaderFree(reader_);
     reader_ = redisReaderCreateWithFunctions(&reply_functions);
-    // The whole reply may be buffered by the reader; we bound it ourselves.
-    reader_->maxbuf = 0;
+    reply_budget_ = kMaxReplyElements;
     connect_timer_.expires_after(options_.connect_timeout);
     connect_timer_.async_wait([self = shared_from_this(), gen = generation_](auto ec) {
       if (ec || gen != self->generation_ || self->state_ != State::connecting) return;
@@ -321,13 +341,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool drain_replies() {
     for (;;) {
       void* raw = nullptr;
-      if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+      t_reply_budget = &reply_budget_;
+      const int parsed = redisReaderGetReply(reader_, &raw);
+      t_reply_budget = nullptr;
+      if (parsed != REDIS_OK) {
         fail(make_error(Errc::protocol, "Redis at " + where() + " sent a malformed reply: " +
                                             parse_error_text(reader_)),
              true);
         return false;
       }
       if (raw == nullptr) return true;
+      reply_budget_ = kMaxReplyElements;
       std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));
       RedisReply converted = std::move(*reply);
       if (waiting_.empty()) {
@@ -414,11 +438,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer watchdog_;
   redisReader* reader_ = nullptr;
   State state_ = State::idle;
-  std::uint64_t generation_ = 0;  // bumped on every (re)connect and failure
-  std::string out_;               // encoded commands not yet written
-  std::size_t gathered_ = 0;      // commands in out_
-  std::string sending_;           // the commands being written (only touched by flush)
-  std::deque<Pending> waiting_;   // commands written or queued, in reply order
+  std::uint64_t generation_ = 0;                  // bumped on every (re)connect and failure
+  std::string out_;                               // encoded commands not yet written
+  std::size_t gathered_ = 0;                      // commands in out_
+  std::size_t reply_budget_ = kMaxReplyElements;  // for the reply being parsed
+  std::string sending_;          // the commands being written (only touched by flush)
+  std::deque<Pending> waiting_;  // commands written or queued, in reply order
   bool writing_ = false;
   bool watching_ = false;
   bool closed_ = false;

@@ -316,6 +316,7 @@ TEST(RedisCache, GarbageSpeakingServerIsAClearError) {
       std::string("\x00\xff\xfe garbage", 11),
       "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n",
       ":notanumber\r\n",
+      "*2147483647\r\n:1\r\n:2\r\n",  // two billion elements announced
   };
   for (const std::string& reply : garbage) {
     FakeServer server(reply);
@@ -330,6 +331,20 @@ TEST(RedisCache, GarbageSpeakingServerIsAClearError) {
         << quote_for_message(reply) << ": " << tried.error().message;
     EXPECT_EQ(run(io, [&]() { return cache.get("k"); }), std::nullopt);
   }
+}
+
+TEST(RedisCache, HugeAnnouncedBulkStringIsAnErrorNotAnAllocation) {
+  FakeServer server("$99999999999\r\nabc");
+  asio::io_context io;
+  RedisOptions o;
+  o.port = server.port();
+  o.command_timeout = 300ms;
+  RedisCache cache(std::make_shared<RedisClient>(o));
+  const auto tried = run(io, [&]() { return cache.try_get("k"); });
+  ASSERT_FALSE(tried.ok());
+  // hiredis either refuses the length or waits for bytes that never come.
+  EXPECT_TRUE(tried.error().code == Errc::protocol || tried.error().code == Errc::timeout)
+      << tried.error().message;
 }
 
 TEST(RedisCache, SilentServerTimesOut) {
