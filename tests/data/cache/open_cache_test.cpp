@@ -1,6 +1,7 @@
 // cache.url parsing and open_cache: which backend a URL gives, and clear errors for bad ones.
 #include <gtest/gtest.h>
 
+#include "app/process.h"
 #include "data/cache/cache_testing.h"
 #include "data/cache/memory_cache.h"
 #include "data/cache/open_cache.h"
@@ -139,6 +140,39 @@ TEST(OpenCache, MetricsCountHitsAndMisses) {
   EXPECT_NE(text.find("cache_operation_duration_seconds_count{operation=\"get\","
                       "stoa_cache_backend=\"memory\"} 3"),
             std::string::npos);
+}
+
+Config config_with_url(std::string url) {
+  auto config = Config::load("", [url](std::string_view name) -> std::optional<std::string> {
+    if (name == "STOA_CACHE_URL") return url;
+    if (name == "STOA_PROCESS_THREADS") return "1";
+    return std::nullopt;
+  });
+  EXPECT_TRUE(config.ok()) << config.error().message;
+  return std::move(config).value();
+}
+
+TEST(SharedCache, OneCachePerProcess) {
+  app::Process process(config_with_url("memory://?max_bytes=2MiB"));
+  std::shared_ptr<Cache> a = shared_cache(process);
+  std::shared_ptr<Cache> b = shared_cache(process);
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_STREQ(a->backend(), "memory");
+
+  app::Process redis_process(config_with_url("redis://127.0.0.1:1/0"));
+  EXPECT_STREQ(shared_cache(redis_process)->backend(), "redis");
+}
+
+TEST(SharedCache, BadUrlStopsStartUpNamingTheKey) {
+  app::Process process(config_with_url("redis://:hunter2@host:99999/0"));
+  try {
+    shared_cache(process);
+    FAIL() << "a bad cache.url was accepted";
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("cache.url"), std::string::npos) << message;
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  }
 }
 
 }  // namespace
