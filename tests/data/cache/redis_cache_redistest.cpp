@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -128,6 +129,62 @@ TEST(RedisCache, ConcurrentCommandsArePipelined) {
   EXPECT_GE(s.commands, 2u * kCoroutines);
   // One connection, commands written in batches: far fewer writes than commands.
   EXPECT_LT(s.writes, s.commands / 4) << "writes=" << s.writes << " commands=" << s.commands;
+}
+
+TEST(RedisCache, EachEventLoopThreadHasItsOwnConnectionsAndLoadsAreSingleFlight) {
+  STOA_TEST_SERVER_URL(url, "STOA_TEST_REDIS_URL");
+  constexpr int kThreads = 3;
+  constexpr int kPerThread = 100;
+  // Declared first so that the client, and its sockets, go before the contexts.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (int t = 0; t < kThreads; ++t) contexts.push_back(std::make_unique<asio::io_context>());
+  RedisOptions o = options_for(url);
+  o.pool_size = 2;
+  auto client = std::make_shared<RedisClient>(o);
+  auto cache = std::make_shared<RedisCache>(client);
+  LoadingCache loading(cache);
+  const std::string p = prefix();
+  std::atomic<int> loads{0};
+  std::atomic<int> correct{0};
+  const Loader loader = [&loads]() -> Awaitable<Result<std::optional<std::string>>> {
+    ++loads;
+    asio::steady_timer timer(co_await asio::this_coro::executor, 100ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return std::optional<std::string>("loaded once");
+  };
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      asio::co_spawn(
+          *contexts[t],
+          [&, t, i]() -> Awaitable<void> {
+            const std::string key = p + std::to_string(t) + ":" + std::to_string(i);
+            co_await cache->set(key, key, 0ms);
+            const bool own = (co_await cache->get(key)) == std::optional<std::string>(key);
+            auto shared = co_await loading.get_or_load(p + "hot", loader);
+            if (own && shared.ok() && shared.value() == "loaded once") ++correct;
+          },
+          asio::detached);
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    // A work guard keeps each context running until the end, as an event-loop thread runs.
+    threads.emplace_back([&contexts, t] {
+      auto guard = asio::make_work_guard(*contexts[t]);
+      contexts[t]->run();
+    });
+  }
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  while (correct.load() < kThreads * kPerThread && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(10ms);
+  }
+  for (auto& c : contexts) c->stop();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(correct.load(), kThreads * kPerThread);
+  EXPECT_EQ(loads.load(), 1);
+  // Connections are per io_context: each thread opened its own.
+  EXPECT_GE(client->stats().connects, static_cast<std::uint64_t>(kThreads));
+  EXPECT_LE(client->stats().connects, static_cast<std::uint64_t>(kThreads * 2));
 }
 
 TEST(RedisCache, HostileKeysAndValues) {
