@@ -6,11 +6,13 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -33,6 +35,7 @@ using ReplyHandler = asio::any_completion_handler<void(Result<RedisReply>)>;
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kFeedSlice = 1024;
 // A batch being gathered takes new commands up to these bounds; past them the next command
 // goes to the next connection, so that a burst spreads over the pool.
 constexpr std::size_t kMaxBatchCommands = 64;
@@ -167,7 +170,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void submit(std::string payload, asio::any_io_executor caller, ReplyHandler handler) {
-    const Clock::time_point now = Clock::now();
+    // Commands gathered into one write share the time read for the first of them.
+    if (gathered_ == 0) batch_time_ = Clock::now();
+    const Clock::time_point now = batch_time_;
     if (backing_off(now)) {
       counters_->errors.fetch_add(1, std::memory_order_relaxed);
       complete(caller, std::move(handler), make_error(Errc::unavailable, last_error_));
@@ -321,13 +326,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
              true);
         co_return;
       }
-      if (redisReaderFeed(reader_, buffer.get(), n) != REDIS_OK) {
-        fail(make_error(Errc::protocol, "Redis at " + where() + " sent a malformed reply: " +
-                                            parse_error_text(reader_)),
-             true);
-        co_return;
+      // Fed in slices: hiredis moves its unread bytes to the front of its buffer after each
+      // reply once 1 KiB was consumed, which is quadratic in the size of one feed.
+      for (std::size_t at = 0; at < n; at += kFeedSlice) {
+        const std::size_t len = std::min(kFeedSlice, n - at);
+        if (redisReaderFeed(reader_, buffer.get() + at, len) != REDIS_OK) {
+          fail(make_error(Errc::protocol, "Redis at " + where() + " sent a malformed reply: " +
+                                              parse_error_text(reader_)),
+               true);
+          co_return;
+        }
+        const bool ok = drain_replies();
+        deliver();
+        if (!ok) co_return;
       }
-      if (!drain_replies()) co_return;
       if (reader_->len - reader_->pos > options_.max_reply_bytes) {
         fail(make_error(Errc::protocol, "Redis at " + where() + " sent a reply over " +
                                             std::to_string(options_.max_reply_bytes) + " bytes"),
@@ -371,8 +383,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         continue;
       }
-      complete(pending.caller, std::move(pending.handler), std::move(converted));
+      if (pending.caller == executor_) {
+        ready_.push_back(Ready{std::move(pending.handler), std::move(converted)});
+      } else {
+        complete(pending.caller, std::move(pending.handler), std::move(converted));
+      }
     }
+  }
+
+  // Resumes the commands whose replies drain_replies() collected, from one posted function:
+  // one queue operation per read instead of one per command. Their coroutines run on this
+  // connection's io_context (checked in drain_replies), so invoking their handlers from a
+  // function run by that context is how any Asio operation completes.
+  void deliver() {
+    if (ready_.empty()) return;
+    // A shared_ptr: the function given to an any_io_executor must be copyable.
+    auto batch = std::make_shared<std::vector<Ready>>(std::move(ready_));
+    asio::post(executor_, [batch] {
+      for (Ready& r : *batch) std::move(r.handler)(Result<RedisReply>(std::move(r.reply)));
+    });
+    ready_.clear();
   }
 
   // One watchdog per connection while commands wait: it wakes at the oldest command's
@@ -441,9 +471,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t generation_ = 0;                  // bumped on every (re)connect and failure
   std::string out_;                               // encoded commands not yet written
   std::size_t gathered_ = 0;                      // commands in out_
+  Clock::time_point batch_time_{};                // when the first command in out_ was submitted
   std::size_t reply_budget_ = kMaxReplyElements;  // for the reply being parsed
   std::string sending_;          // the commands being written (only touched by flush)
   std::deque<Pending> waiting_;  // commands written or queued, in reply order
+  struct Ready {
+    ReplyHandler handler;
+    RedisReply reply;
+  };
+  std::vector<Ready> ready_;  // replies parsed, their commands not yet resumed (deliver)
   bool writing_ = false;
   bool watching_ = false;
   bool closed_ = false;
@@ -557,7 +593,11 @@ Awaitable<Result<RedisReply>> RedisClient::send(std::string payload) {
   Connection& connection = impl_->pool_for(executor).pick();
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<RedisReply>)>(
       [&connection, &payload, &executor](auto handler) {
-        connection.submit(std::move(payload), executor, ReplyHandler(std::move(handler)));
+        // The handler's state comes from Asio's per-thread recycling allocator: it is made and
+        // freed on this thread, once per command.
+        connection.submit(std::move(payload), executor,
+                          ReplyHandler(asio::bind_allocator(asio::recycling_allocator<void>(),
+                                                            std::move(handler))));
       },
       asio::use_awaitable);
 }
