@@ -13,7 +13,6 @@
 
 namespace stoa::cache {
 
-
 // Counters since the cache was created, plus the current size.
 struct Stats {
   std::uint64_t hits = 0;

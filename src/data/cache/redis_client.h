@@ -5,8 +5,10 @@
 // - Each io_context that issues commands gets its own set of `pool_size` connections, made on
 //   first use; a coroutine's commands go to the connections of the io_context it runs on, so
 //   a connection lives its whole life on one thread and needs no lock.
-// - Commands issued by concurrent coroutines on one connection are written together in one
-//   write (automatic pipelining); replies are matched to commands in order.
+// - Commands issued together by concurrent coroutines are written together (automatic
+//   pipelining): they go to the connection gathering the next write (up to 64 commands or
+//   64 KiB; then the next connection, round robin). Replies are matched to commands in order,
+//   and the commands answered by one read resume together.
 // - Every command has a deadline (command_timeout). A connection whose oldest command passed
 //   its deadline, or that failed, is closed: its commands fail, and it reconnects on the next
 //   command once its backoff (reconnect_interval, doubling up to 32x) has passed. While a
