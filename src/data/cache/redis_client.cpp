@@ -170,9 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void submit(std::string payload, asio::any_io_executor caller, ReplyHandler handler) {
-    // Commands gathered into one write share the time read for the first of them.
-    if (gathered_ == 0) batch_time_ = Clock::now();
-    const Clock::time_point now = batch_time_;
+    const Clock::time_point now = Clock::now();
     if (backing_off(now)) {
       counters_->errors.fetch_add(1, std::memory_order_relaxed);
       complete(caller, std::move(handler), make_error(Errc::unavailable, last_error_));
@@ -471,7 +469,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t generation_ = 0;                  // bumped on every (re)connect and failure
   std::string out_;                               // encoded commands not yet written
   std::size_t gathered_ = 0;                      // commands in out_
-  Clock::time_point batch_time_{};                // when the first command in out_ was submitted
   std::size_t reply_budget_ = kMaxReplyElements;  // for the reply being parsed
   std::string sending_;          // the commands being written (only touched by flush)
   std::deque<Pending> waiting_;  // commands written or queued, in reply order
