@@ -7,7 +7,9 @@
 #include <string_view>
 #include <vector>
 
+#include "data/cache/atomics.h"
 #include "runtime/async.h"
+#include "runtime/error.h"
 
 namespace stoa::cache {
 
@@ -16,6 +18,7 @@ struct Stats {
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
   std::uint64_t evictions = 0;
+  std::uint64_t errors = 0;   // operations the backend could not do (Redis unreachable...)
   std::uint64_t bytes = 0;    // estimated memory held: keys + values + per-entry overhead
   std::uint64_t entries = 0;  // entries currently stored (expired ones may linger until touched)
 };
@@ -38,6 +41,18 @@ class Cache {
       std::vector<std::string> keys) = 0;
 
   virtual Stats stats() const = 0;
+
+  // The backend's name for metrics and spans: "memory" or "redis".
+  virtual const char* backend() const = 0;
+
+  // As get, but an unreachable backend is an Error rather than a miss (get() turns errors
+  // into misses and counts them). The in-process cache never fails.
+  virtual Awaitable<Result<std::optional<std::string>>> try_get(std::string key) {
+    co_return co_await get(std::move(key));
+  }
+
+  // Rate limiter, locks and counters on the same backend (atomics.h).
+  virtual Atomics& atomics() = 0;
 };
 
 }  // namespace stoa::cache

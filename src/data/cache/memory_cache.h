@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/cache/cache.h"
+#include "data/cache/memory_atomics.h"
 
 namespace stoa::cache {
 
@@ -40,6 +41,8 @@ class MemoryCache final : public Cache {
   Awaitable<std::vector<std::optional<std::string>>> get_many(
       std::vector<std::string> keys) override;
   Stats stats() const override;
+  const char* backend() const override { return "memory"; }
+  Atomics& atomics() override { return atomics_; }
 
   // Synchronous forms, usable without an event loop.
   std::optional<std::string> get_now(std::string_view key);
@@ -58,6 +61,7 @@ class MemoryCache final : public Cache {
 
   std::size_t max_bytes_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  MemoryAtomics atomics_;
 };
 
 }  // namespace stoa::cache

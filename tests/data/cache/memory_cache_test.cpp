@@ -1,4 +1,5 @@
 #include "data/cache/memory_cache.h"
+#include "data/cache/zipf_trace.h"
 
 #include <gtest/gtest.h>
 
@@ -78,91 +79,21 @@ TEST(MemoryCache, OversizedValueRejected) {
   EXPECT_EQ(cache.stats().bytes, 0u);
 }
 
-// A plain LRU with the same byte accounting, for comparison.
-class Lru {
- public:
-  explicit Lru(std::size_t max_bytes) : max_bytes_(max_bytes) {}
-
-  bool get(const std::string& key) {
-    auto it = index_.find(key);
-    if (it == index_.end()) return false;
-    order_.splice(order_.begin(), order_, it->second);
-    return true;
-  }
-
-  void set(const std::string& key, std::size_t value_size) {
-    const std::size_t size = key.size() + value_size + MemoryCache::kEntryOverhead;
-    if (auto it = index_.find(key); it != index_.end()) {
-      bytes_ -= it->second->second;
-      order_.erase(it->second);
-      index_.erase(it);
-    }
-    order_.emplace_front(key, size);
-    index_[key] = order_.begin();
-    bytes_ += size;
-    while (bytes_ > max_bytes_) {
-      auto& [k, s] = order_.back();
-      bytes_ -= s;
-      index_.erase(k);
-      order_.pop_back();
-    }
-  }
-
- private:
-  using List = std::list<std::pair<std::string, std::size_t>>;
-  std::size_t max_bytes_;
-  std::size_t bytes_ = 0;
-  List order_;
-  std::unordered_map<std::string, List::iterator> index_;
-};
-
 TEST(MemoryCache, BeatsLruOnZipfTrace) {
   constexpr int kKeys = 10'000;
   constexpr int kRequests = 200'000;
   constexpr std::size_t kValueSize = 100;
-
-  std::vector<double> cdf(kKeys);
-  double sum = 0;
-  for (int r = 0; r < kKeys; ++r) {
-    sum += 1.0 / std::pow(r + 1, 0.99);
-    cdf[r] = sum;
-  }
-  std::mt19937_64 rng(42);
-  std::uniform_real_distribution<double> uni(0, sum);
-  std::vector<std::string> trace;
-  trace.reserve(kRequests);
-  for (int i = 0; i < kRequests; ++i) {
-    const auto r = std::lower_bound(cdf.begin(), cdf.end(), uni(rng)) - cdf.begin();
-    trace.push_back("key:" + std::to_string(r));
-  }
+  const std::vector<std::string> trace = testing::zipf_trace(kKeys, kRequests, 0.99, 42);
 
   // About 5% of the key space by bytes.
   const std::size_t per_entry =
       std::string("key:5000").size() + kValueSize + MemoryCache::kEntryOverhead;
   const std::size_t budget = per_entry * kKeys / 20;
 
-  MemoryCache cache({.max_bytes = budget, .shards = 16});
-  Lru lru(budget);
-  const std::string value(kValueSize, 'v');
-  int s3_hits = 0;
-  int lru_hits = 0;
-  for (const std::string& key : trace) {
-    if (cache.get_now(key)) {
-      ++s3_hits;
-    } else {
-      cache.set_now(key, value);
-    }
-    if (lru.get(key)) {
-      ++lru_hits;
-    } else {
-      lru.set(key, kValueSize);
-    }
-  }
-  const double s3_ratio = double(s3_hits) / kRequests;
-  const double lru_ratio = double(lru_hits) / kRequests;
-  std::printf("[zipf 0.99] S3-FIFO hit ratio %.4f, LRU hit ratio %.4f\n", s3_ratio, lru_ratio);
-  EXPECT_GT(s3_ratio, lru_ratio);
-  EXPECT_LE(cache.stats().bytes, budget);
+  const testing::HitRatios r = testing::compare_hit_ratios(trace, kValueSize, budget);
+  std::printf("[zipf 0.99] S3-FIFO hit ratio %.4f, LRU hit ratio %.4f\n", r.memory, r.lru);
+  EXPECT_GT(r.memory, r.lru);
+  EXPECT_LE(r.memory_bytes, budget);
 }
 
 TEST(MemoryCache, ConcurrentSetGetStaysConsistent) {

@@ -1,0 +1,43 @@
+#pragma once
+// The atomic building blocks (atomics.h) within one process, for the in-process cache.
+// One mutex guards them: each call is a few map operations.
+#include <chrono>
+#include <memory>
+
+#include "data/cache/atomics.h"
+
+namespace stoa::cache {
+
+class MemoryAtomics final : public Atomics {
+ public:
+  MemoryAtomics();
+  ~MemoryAtomics() override;
+
+  Awaitable<Result<RateDecision>> rate_limit(std::string key, RateLimit limit,
+                                             std::int64_t cost) override;
+  Awaitable<Result<bool>> try_lock(std::string key, std::string owner,
+                                   std::chrono::milliseconds ttl) override;
+  Awaitable<Result<bool>> unlock(std::string key, std::string owner) override;
+  Awaitable<Result<bool>> extend_lock(std::string key, std::string owner,
+                                      std::chrono::milliseconds ttl) override;
+  Awaitable<Result<std::int64_t>> increment(std::string key, std::int64_t delta,
+                                            std::chrono::milliseconds ttl) override;
+  Awaitable<Result<std::int64_t>> counter(std::string key) override;
+
+  // Synchronous forms (the coroutines call these).
+  Result<RateDecision> rate_limit_now(const std::string& key, RateLimit limit, std::int64_t cost);
+  bool try_lock_now(const std::string& key, const std::string& owner,
+                    std::chrono::milliseconds ttl);
+  bool unlock_now(const std::string& key, const std::string& owner);
+  bool extend_lock_now(const std::string& key, const std::string& owner,
+                       std::chrono::milliseconds ttl);
+  std::int64_t increment_now(const std::string& key, std::int64_t delta,
+                             std::chrono::milliseconds ttl);
+  std::int64_t counter_now(const std::string& key);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace stoa::cache
