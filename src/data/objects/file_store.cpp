@@ -430,6 +430,25 @@ Result<UploadInfo> FileStore::upload(const std::string& id) const {
   return d->info;
 }
 
+Result<std::vector<UploadInfo>> FileStore::list_uploads(const std::string& bucket,
+                                                        const std::string& prefix,
+                                                        std::size_t max) const {
+  std::vector<UploadInfo> uploads;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root_ / kUploads, ec)) {
+    std::string id = entry.path().filename().string();
+    auto d = read_upload(entry.path(), id);
+    if (!d || d->info.bucket != bucket || !d->info.key.starts_with(prefix)) continue;
+    uploads.push_back(std::move(d->info));
+  }
+  if (ec) return Error{Errc::io, "cannot list uploads: " + ec.message()};
+  std::sort(uploads.begin(), uploads.end(), [](const auto& a, const auto& b) {
+    return a.key != b.key ? a.key < b.key : a.initiated < b.initiated;
+  });
+  if (uploads.size() > max) uploads.resize(max);
+  return uploads;
+}
+
 Awaitable<Result<PartInfo>> FileStore::upload_part(std::string id, int number, ByteSource& body,
                                                    std::optional<std::string> content_md5) {
   auto d = read_upload(upload_directory(id), id);

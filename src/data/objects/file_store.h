@@ -63,6 +63,10 @@ class FileStore : public std::enable_shared_from_this<FileStore> {
   Result<std::string> create_upload(const std::string& bucket, const std::string& key,
                                     const PutOptions& options);
   Result<UploadInfo> upload(const std::string& id) const;  // not_found when unknown
+  // The uploads in progress into `bucket` whose keys start with `prefix`, by key, then by
+  // initiation time (at most `max`).
+  Result<std::vector<UploadInfo>> list_uploads(const std::string& bucket, const std::string& prefix,
+                                               std::size_t max) const;
   Awaitable<Result<PartInfo>> upload_part(std::string id, int number, ByteSource& body,
                                           std::optional<std::string> content_md5);
   Result<std::vector<PartInfo>> list_parts(const std::string& id) const;

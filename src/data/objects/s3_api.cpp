@@ -220,7 +220,7 @@ Awaitable<S3Api::Reply> S3Api::dispatch(Call& call) {
         w.open("VersioningConfiguration", kXmlns).close("VersioningConfiguration");
         co_return xml_response(200, w.take());
       }
-      if (call.has("uploads")) co_return not_implemented("ListMultipartUploads");
+      if (call.has("uploads")) co_return list_uploads(call);
       co_return co_await list_objects(call, call.get("list-type") == "2");
     }
     co_return S3Error{405, "MethodNotAllowed", "The specified method is not allowed here."};

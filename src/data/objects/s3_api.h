@@ -70,6 +70,7 @@ class S3Api {
   Awaitable<Reply> complete_upload(Call& call);
   Reply abort_upload(Call& call);
   Reply list_parts(Call& call);
+  Reply list_uploads(Call& call);
 
   std::shared_ptr<FileStore> store_;
   ApiOptions options_;

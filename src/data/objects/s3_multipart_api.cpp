@@ -169,4 +169,38 @@ S3Api::Reply S3Api::list_parts(Call& call) {
   return xml_response(200, w.take());
 }
 
+// Uploads in progress, up to 1000 after key-marker (upload-id-marker paging within one key
+// and delimiter grouping are not offered).
+S3Api::Reply S3Api::list_uploads(Call& call) {
+  if (!store_->bucket_exists(call.bucket)) return no_such_bucket();
+  if (!call.get("upload-id-marker").empty() || !call.get("delimiter").empty()) {
+    return not_implemented("ListMultipartUploads with upload-id-marker or a delimiter");
+  }
+  auto uploads = store_->list_uploads(call.bucket, call.get("prefix"), 100000);
+  if (!uploads) return internal_error();
+  std::string key_marker = call.get("key-marker");
+  std::erase_if(*uploads,
+                [&](const UploadInfo& u) { return u.key <= key_marker && !key_marker.empty(); });
+  bool truncated = uploads->size() > 1000;
+  if (truncated) uploads->resize(1000);
+  xml::Writer w;
+  w.open("ListMultipartUploadsResult", kXmlns)
+      .element("Bucket", call.bucket)
+      .element("KeyMarker", key_marker)
+      .element("UploadIdMarker", "")
+      .element("Prefix", call.get("prefix"))
+      .element("MaxUploads", "1000")
+      .element("IsTruncated", truncated ? "true" : "false");
+  for (const auto& u : *uploads) {
+    w.open("Upload")
+        .element("Key", u.key)
+        .element("UploadId", u.id)
+        .element("StorageClass", "STANDARD")
+        .element("Initiated", iso8601(u.initiated))
+        .close("Upload");
+  }
+  w.close("ListMultipartUploadsResult");
+  return xml_response(200, w.take());
+}
+
 }  // namespace stoa::objects::s3
