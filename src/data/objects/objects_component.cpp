@@ -51,6 +51,9 @@ class ObjectsComponent final : public Component {
                {{"access_key", "stoa"}, {"secret_key", "stoa-secret-key"}});
     }
 
+    // Opens the components' bucket now, so that it exists (and is listed) from the start.
+    shared_object_store(host);
+
     s3::ApiOptions options{.credentials = *credentials,
                            .min_part_bytes = config.bytes("s3.min_part_bytes")};
     auto api = std::make_shared<s3::S3Api>(store, options);
