@@ -1,8 +1,9 @@
 #include "data/objects/digest.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <stdexcept>
 
@@ -10,17 +11,40 @@ namespace stoa::objects {
 
 namespace {
 
+// Fetched once: OpenSSL 3 looks an algorithm up in its provider tables (under a lock) every
+// time a legacy EVP_sha256() is used, which costs more than hashing a small input.
 const EVP_MD* algorithm(Hasher::Kind kind) {
+  static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   switch (kind) {
     case Hasher::Kind::md5:
-      return EVP_md5();
+      return md5;
     case Hasher::Kind::sha1:
-      return EVP_sha1();
+      return sha1;
     case Hasher::Kind::sha256:
-      return EVP_sha256();
+      return sha256;
   }
-  return EVP_sha256();
+  return sha256;
 }
+
+// One HMAC-SHA256 context per thread, re-keyed per call (SigV4 computes six per request).
+struct HmacContext {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* context = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+  HmacContext() {
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (context == nullptr || EVP_MAC_CTX_set_params(context, params) != 1) {
+      throw std::runtime_error("OpenSSL cannot initialise HMAC-SHA256");
+    }
+  }
+  ~HmacContext() {
+    EVP_MAC_CTX_free(context);
+    EVP_MAC_free(mac);
+  }
+};
 
 // Table-driven reflected CRCs; the tables are built once per polynomial.
 template <class T>
@@ -84,10 +108,16 @@ std::string sha256(std::string_view bytes) {
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view message) {
+  thread_local HmacContext hmac;
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), out, &length);
+  std::size_t length = 0;
+  if (EVP_MAC_init(hmac.context, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   nullptr) != 1 ||
+      EVP_MAC_update(hmac.context, reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1 ||
+      EVP_MAC_final(hmac.context, out, &length, sizeof out) != 1) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
   return std::string(reinterpret_cast<char*>(out), length);
 }
 

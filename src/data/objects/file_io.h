@@ -3,9 +3,16 @@
 // and errno turned into Stoa errors. Internal to data/objects.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "runtime/async.h"
 #include "runtime/error.h"
 
 namespace stoa::objects::fileio {
@@ -38,5 +45,31 @@ Result<std::size_t> pread_full(int fd, char* out, std::size_t size, std::uint64_
 Status fsync_directory(const std::filesystem::path& directory);
 // 16 random bytes in hex: names of temporary files and upload ids.
 std::string random_name();
+
+// Threads for the calls that block for long (fsync): an event-loop thread waiting for the
+// disk would stall every connection on it, and many fsyncs in flight let the filesystem
+// commit them together.
+class BlockingPool {
+ public:
+  explicit BlockingPool(std::size_t threads) : pool_(threads) {}
+  ~BlockingPool() { pool_.join(); }
+
+  // Runs f() on a pool thread; the caller resumes on its own executor.
+  template <class F>
+  Awaitable<std::invoke_result_t<F>> run(F f) {
+    std::optional<std::invoke_result_t<F>> out;
+    co_await boost::asio::co_spawn(
+        pool_,
+        [&]() -> Awaitable<void> {
+          out.emplace(f());
+          co_return;
+        },
+        boost::asio::use_awaitable);
+    co_return std::move(*out);
+  }
+
+ private:
+  boost::asio::thread_pool pool_;
+};
 
 }  // namespace stoa::objects::fileio

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "data/objects/digest.h"
 #include "data/objects/file_layout.h"
@@ -15,11 +16,12 @@ namespace stoa::objects::fileobject {
 namespace {
 
 constexpr std::size_t kChunkBytes = 256 * 1024;
+constexpr std::size_t kSmallFileBytes = 64 * 1024;  // read whole when opened
 
 class FileReader final : public ObjectReader {
  public:
   FileReader(OpenFile file, std::uint64_t first, std::uint64_t length, bool ranged)
-      : fd_(std::move(file.fd)), offset_(first), remaining_(length) {
+      : fd_(std::move(file.fd)), data_(std::move(file.data)), offset_(first), remaining_(length) {
     info_ = std::move(file.info);
     first_ = first;
     length_ = length;
@@ -29,6 +31,12 @@ class FileReader final : public ObjectReader {
   Awaitable<Result<std::size_t>> read(std::span<char> out) override {
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_));
     if (want == 0) co_return std::size_t{0};
+    if (data_) {
+      std::memcpy(out.data(), data_->data() + offset_, want);
+      offset_ += want;
+      remaining_ -= want;
+      co_return want;
+    }
     Result<std::size_t> n = fileio::pread_full(fd_.get(), out.data(), want, offset_);
     if (!n) co_return n.error();
     if (*n != want) co_return Error{Errc::io, "the object file ended early"};
@@ -39,6 +47,7 @@ class FileReader final : public ObjectReader {
 
  private:
   fileio::Fd fd_;
+  std::optional<std::string> data_;
   std::uint64_t offset_;
   std::uint64_t remaining_;
 };
@@ -111,10 +120,14 @@ Awaitable<Result<ObjectInfo>> write(WriteRequest request, ByteSource& body) {
   info.etag = request.etag ? *request.etag : hex(digest);
   info.last_modified =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  if (auto s = fileio::write_all(fd.get(), layout::trailer(info)); !s) co_return s.error();
-  if (::fsync(fd.get()) != 0) co_return fileio::os_error("fsync", request.temporary);
-  fd = fileio::Fd();
-  if (auto s = publish(request); !s) co_return s.error();
+  auto commit = [&]() -> Status {
+    if (auto s = fileio::write_all(fd.get(), layout::trailer(info)); !s) return s;
+    if (::fsync(fd.get()) != 0) return fileio::os_error("fsync", request.temporary);
+    fd = fileio::Fd();
+    return publish(request);
+  };
+  Status committed = request.pool ? co_await request.pool->run(commit) : commit();
+  if (!committed) co_return committed.error();
   cleanup.armed = false;  // renamed, or linked and unlinked by publish()
   co_return info;
 }
@@ -128,20 +141,35 @@ Result<OpenFile> open(const std::filesystem::path& path) {
   auto file_size = static_cast<std::uint64_t>(st.st_size);
   if (file_size < layout::kFooterBytes)
     return Error{Errc::io, "corrupt object file " + path.string()};
-  std::string footer(layout::kFooterBytes, '\0');
-  auto n = fileio::pread_full(fd.get(), footer.data(), footer.size(), file_size - footer.size());
+  // One read takes the end of the file: the footer, the description and, for a small
+  // object, the data too.
+  std::uint64_t tail_bytes = std::min<std::uint64_t>(file_size, kSmallFileBytes);
+  std::string tail(static_cast<std::size_t>(tail_bytes), '\0');
+  auto n = fileio::pread_full(fd.get(), tail.data(), tail.size(), file_size - tail_bytes);
   if (!n) return n.error();
-  auto length = layout::description_length(footer);
+  if (*n != tail.size()) return Error{Errc::io, "object file shrank: " + path.string()};
+  auto length =
+      layout::description_length(std::string_view(tail).substr(tail.size() - layout::kFooterBytes));
   if (!length || *length + layout::kFooterBytes > file_size) {
     return Error{Errc::io, "corrupt object file " + path.string()};
   }
-  std::string description(*length, '\0');
-  n = fileio::pread_full(fd.get(), description.data(), description.size(),
-                         file_size - layout::kFooterBytes - *length);
-  if (!n) return n.error();
+  std::string description;
+  if (*length + layout::kFooterBytes <= tail.size()) {
+    description = tail.substr(tail.size() - layout::kFooterBytes - *length, *length);
+  } else {
+    description.assign(*length, '\0');
+    n = fileio::pread_full(fd.get(), description.data(), description.size(),
+                           file_size - layout::kFooterBytes - *length);
+    if (!n) return n.error();
+  }
   auto parsed = layout::parse_description(description, file_size);
   if (!parsed) return parsed.error();
-  return OpenFile{std::move(fd), std::move(parsed->info)};
+  OpenFile file{std::move(fd), std::move(parsed->info), std::nullopt};
+  if (tail.size() == file_size) {
+    tail.resize(static_cast<std::size_t>(parsed->data_bytes));
+    file.data = std::move(tail);
+  }
+  return file;
 }
 
 std::unique_ptr<ObjectReader> reader(OpenFile file, std::optional<RangeRequest> range,

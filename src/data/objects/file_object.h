@@ -20,6 +20,7 @@ struct WriteRequest {
   std::optional<std::string> etag;         // overrides the MD5 ETag (multipart)
   bool exclusive = false;                  // fail with conflict when target exists
   std::filesystem::path stop_at;           // missing parent directories are created up to here
+  fileio::BlockingPool* pool = nullptr;    // runs the fsyncs and the rename; null: inline
 };
 
 // Streams `body` into request.temporary, fsyncs it and publishes it at request.target
@@ -30,6 +31,7 @@ Awaitable<Result<ObjectInfo>> write(WriteRequest request, ByteSource& body);
 struct OpenFile {
   fileio::Fd fd;
   ObjectInfo info;
+  std::optional<std::string> data;  // small objects: the bytes, read with the description
 };
 Result<OpenFile> open(const std::filesystem::path& path);
 

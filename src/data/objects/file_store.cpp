@@ -81,6 +81,7 @@ class FileBucket final : public ObjectStore {
         .etag = std::nullopt,
         .exclusive = options.if_none_match,
         .stop_at = directory_,
+        .pool = store_->pool(),
     };
     co_return co_await fileobject::write(std::move(request), body);
   }
@@ -241,6 +242,14 @@ std::string part_name(int number) {
 }
 
 }  // namespace
+
+// Enough threads that the fsyncs of many concurrent puts are in flight together.
+constexpr std::size_t kBlockingThreads = 32;
+
+FileStore::FileStore(fs::path root)
+    : root_(std::move(root)), pool_(std::make_unique<fileio::BlockingPool>(kBlockingThreads)) {}
+
+FileStore::~FileStore() = default;
 
 Result<std::shared_ptr<FileStore>> FileStore::open(const fs::path& root) {
   std::error_code ec;
@@ -464,6 +473,7 @@ Awaitable<Result<PartInfo>> FileStore::upload_part(std::string id, int number, B
       .etag = std::nullopt,
       .exclusive = false,
       .stop_at = upload_directory(id),
+      .pool = pool(),
   };
   auto written = co_await fileobject::write(std::move(request), body);
   if (!written) co_return written.error();
@@ -526,6 +536,7 @@ Awaitable<Result<ObjectInfo>> FileStore::complete_upload(
       .etag = hex(md5(md5s)) + "-" + std::to_string(parts.size()),
       .exclusive = false,
       .stop_at = bucket_directory(d->info.bucket),
+      .pool = pool(),
   };
   auto written = co_await fileobject::write(std::move(request), source);
   if (!written) co_return written.error();

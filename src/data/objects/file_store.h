@@ -20,6 +20,10 @@
 
 namespace stoa::objects {
 
+namespace fileio {
+class BlockingPool;
+}
+
 struct BucketInfo {
   std::string name;
   std::chrono::system_clock::time_point created;
@@ -91,12 +95,15 @@ class FileStore : public std::enable_shared_from_this<FileStore> {
   // Internal, for the bucket view.
   std::filesystem::path bucket_directory(const std::string& name) const { return root_ / name; }
   std::filesystem::path temporary_path() const;
+  fileio::BlockingPool* pool() const { return pool_.get(); }
+  ~FileStore();
 
  private:
-  explicit FileStore(std::filesystem::path root) : root_(std::move(root)) {}
+  explicit FileStore(std::filesystem::path root);
   std::filesystem::path upload_directory(const std::string& id) const;
 
   std::filesystem::path root_;
+  std::unique_ptr<fileio::BlockingPool> pool_;
   mutable std::mutex presign_mutex_;
   std::optional<PresignTarget> presign_target_;
 };

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <ctime>
+#include <map>
 
 #include "data/objects/digest.h"
 #include "data/objects/sigv4.h"
@@ -87,7 +88,17 @@ std::optional<S3Error> check_scope(const CredentialScope& scope, std::string_vie
   out.access_key = scope.access_key;
   out.amz_date = std::string(amz_date);
   out.scope = sigv4::scope(scope.date8, scope.region);
-  out.signing_key = sigv4::signing_key(secret->second, scope.date8, scope.region);
+  // The derived key changes once a day per user: keep the last few per thread.
+  thread_local std::map<std::string, std::string> keys;
+  std::string cache_key =
+      scope.access_key + '\n' + secret->second + '\n' + scope.date8 + '\n' + scope.region;
+  auto cached = keys.find(cache_key);
+  if (cached == keys.end()) {
+    if (keys.size() >= 64) keys.clear();
+    cached = keys.emplace(cache_key, sigv4::signing_key(secret->second, scope.date8, scope.region))
+                 .first;
+  }
+  out.signing_key = cached->second;
   return std::nullopt;
 }
 

@@ -48,7 +48,8 @@ describe("buckets", () => {
     await s3.send(new CreateBucketCommand({ Bucket: "temp-bucket" }));
     await s3.send(new HeadBucketCommand({ Bucket: "temp-bucket" }));
     const list = await s3.send(new ListBucketsCommand({}));
-    assert.deepEqual(list.Buckets.map((b) => b.Name).sort(), ["sdk-bucket", "temp-bucket"]);
+    // "stoa" is the bucket the components use, made at start-up.
+    assert.deepEqual(list.Buckets.map((b) => b.Name).sort(), ["sdk-bucket", "stoa", "temp-bucket"]);
     assert.ok(list.Buckets[0].CreationDate instanceof Date);
     const location = await s3.send(new GetBucketLocationCommand({ Bucket: "temp-bucket" }));
     assert.ok(!location.LocationConstraint);
