@@ -126,7 +126,8 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
-    if (pair.empty()) continue;
+    // Presigned URLs' X-Amz-* parameters are read by authenticate(), not by operations.
+    if (pair.empty() || pair.starts_with("X-Amz-")) continue;
     auto eq = pair.find('=');
     auto name = http::percent_decode(pair.substr(0, eq));
     auto value = http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));

@@ -193,12 +193,34 @@ std::variant<Authenticated, S3Error> header_auth(const http::Request& request,
 std::variant<Authenticated, S3Error> query_auth(const http::Request& request,
                                                 const Credentials& credentials,
                                                 Clock::time_point now) {
-  auto algorithm = request.query_param("X-Amz-Algorithm");
-  auto credential = request.query_param("X-Amz-Credential");
-  auto date = request.query_param("X-Amz-Date");
-  auto expires = request.query_param("X-Amz-Expires");
-  auto signed_headers = request.query_param("X-Amz-SignedHeaders");
-  auto signature = request.query_param("X-Amz-Signature");
+  // The query is decoded once (Request::query_param would decode it again per name).
+  std::optional<std::string> algorithm, credential, date, expires, signed_headers, signature,
+      content_sha256;
+  std::string_view rest = request.query;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest.remove_prefix(amp == std::string_view::npos ? rest.size() : amp + 1);
+    if (!pair.starts_with("X-Amz-")) continue;
+    auto eq = pair.find('=');
+    std::string_view name = pair.substr(0, eq);
+    auto value = http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (!value) continue;
+    if (name == "X-Amz-Algorithm")
+      algorithm = std::move(value);
+    else if (name == "X-Amz-Credential")
+      credential = std::move(value);
+    else if (name == "X-Amz-Date")
+      date = std::move(value);
+    else if (name == "X-Amz-Expires")
+      expires = std::move(value);
+    else if (name == "X-Amz-SignedHeaders")
+      signed_headers = std::move(value);
+    else if (name == "X-Amz-Signature")
+      signature = std::move(value);
+    else if (name == "X-Amz-Content-Sha256")
+      content_sha256 = std::move(value);
+  }
   if (!algorithm || *algorithm != sigv4::kAlgorithm) {
     return query_error("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
   }
@@ -226,8 +248,7 @@ std::variant<Authenticated, S3Error> query_auth(const http::Request& request,
   std::string missing;
   auto headers = signed_header_values(request, *signed_headers, &missing);
   if (!missing.empty()) return access_denied("The signed header " + missing + " is missing.");
-  auto payload = request.query_param("X-Amz-Content-Sha256");
-  out.payload_hash = payload ? *payload : std::string(sigv4::kUnsignedPayload);
+  out.payload_hash = content_sha256 ? *content_sha256 : std::string(sigv4::kUnsignedPayload);
   auto [canonical, names] = sigv4::canonical_request({
       .method = request.method,
       .raw_path = request.path,

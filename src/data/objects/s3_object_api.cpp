@@ -247,9 +247,15 @@ Awaitable<S3Api::Reply> S3Api::get_object(Call& call) {
                                               std::to_string(info.size));
   }
   if (!head && r.length() <= options_.inline_response_bytes) {
-    auto bytes = co_await read_all(r, options_.inline_response_bytes);
-    if (!bytes) co_return internal_error();
-    response.body = std::move(*bytes);
+    // Small: read straight into the body, sent with the head in one write.
+    response.body.resize(static_cast<std::size_t>(r.length()));
+    std::size_t filled = 0;
+    while (filled < response.body.size()) {
+      Result<std::size_t> n = co_await r.read(
+          std::span<char>(response.body.data() + filled, response.body.size() - filled));
+      if (!n || *n == 0) co_return internal_error();
+      filled += *n;
+    }
   } else {
     response.stream = std::make_shared<ReaderStream>(std::move(*reader));
   }
