@@ -8,7 +8,9 @@
 #include <string_view>
 #include <type_traits>
 
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -54,15 +56,20 @@ class BlockingPool {
   explicit BlockingPool(std::size_t threads) : pool_(threads) {}
   ~BlockingPool() { pool_.join(); }
 
-  // Runs f() on a pool thread; the caller resumes on its own executor.
+  // Runs f() on a pool thread; the caller resumes on its own executor. Written without
+  // co_spawn on purpose: co_spawn leaves a work-tracking copy of the caller's executor on the
+  // pool thread after the caller resumed, and destroying it could race with the caller's
+  // io_context going away (seen as a crash at shutdown).
   template <class F>
   Awaitable<std::invoke_result_t<F>> run(F f) {
     std::optional<std::invoke_result_t<F>> out;
-    co_await boost::asio::co_spawn(
-        pool_,
-        [&]() -> Awaitable<void> {
-          out.emplace(f());
-          co_return;
+    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
+        [this, &f, &out](auto handler) {
+          boost::asio::post(pool_, [handler = std::move(handler), &f, &out]() mutable {
+            out.emplace(f());
+            auto executor = boost::asio::get_associated_executor(handler);
+            boost::asio::post(executor, std::move(handler));
+          });
         },
         boost::asio::use_awaitable);
     co_return std::move(*out);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/objects/byte_source.h"
@@ -113,6 +114,11 @@ class ObjectStore {
 // Limits that every backend enforces on what callers pass.
 inline constexpr std::size_t kMaxKeyBytes = 1024;
 inline constexpr std::size_t kMaxMetadataBytes = 2048;  // names + values, as S3 counts them
+
+// The (first byte, length) that `range` selects in an object of `size` bytes: the whole object
+// without a range, nullopt when the range is not satisfiable.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> resolve_range(
+    std::uint64_t size, const std::optional<RangeRequest>& range);
 
 // invalid_argument naming the problem when `key` is not 1-1024 bytes of valid UTF-8 without
 // control characters (U+0000-U+001F, U+007F).

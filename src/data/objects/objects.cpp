@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "data/objects/s3_client_store.h"
 #include "runtime/component.h"
 #include "runtime/config.h"
 #include "runtime/http_types.h"
@@ -61,8 +62,15 @@ std::shared_ptr<ObjectStore> shared_object_store(ComponentHost& host) {
       }
       return store->bucket(bucket);
     }
-    throw std::runtime_error("objects.url " + quote_for_message(url) +
-                             ": only file:// is implemented so far (s3:// is to come)");
+    auto location = parse_s3_url(url);
+    if (!location) {
+      throw std::runtime_error(location.error().message +
+                               " (objects.url is file://DIR or "
+                               "s3://BUCKET?endpoint=…)");
+    }
+    location->access_key = host.config().string("objects.access_key");
+    location->secret_key = host.config().string("objects.secret_key");
+    return make_s3_store(std::move(*location));
   });
 }
 

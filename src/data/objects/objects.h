@@ -3,7 +3,8 @@
 // stores objects (search, workers) and by the S3 endpoint:
 //   file://DIR[?bucket=NAME]   the filesystem store in DIR (default data/objects); components
 //                              use bucket NAME (default "stoa"), created when missing
-//   s3://BUCKET?endpoint=…     an S3-compatible service (not yet: see docs/data-objects.md)
+//   s3://BUCKET?endpoint=http://host:port[&region=…]   an S3-compatible service
+//                              (s3_client_store.h), keys from objects.access_key/secret_key
 #include <memory>
 #include <string>
 
