@@ -1,9 +1,11 @@
 #include "runtime/http_session.h"
 
+#include <algorithm>
 #include <array>
 #include <ctime>
 #include <exception>
 #include <limits>
+#include <memory>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -239,15 +241,18 @@ class SessionImpl final : public Session {
   asio::awaitable<bool> write(Request& request, Response response, bool keep_alive) {
     const bool no_body = response.status == 204 || response.status == 304 || response.status < 200;
     const bool head_only = no_body || request.method == "HEAD";
-    ResponseHead head{
-        .status = response.status,
-        .headers = &response.headers,
-        .date = http_date(),
-        .request_id = request.request_id,
-        .keep_alive = keep_alive,
-        .request_version = request.version,
-        .content_length = no_body ? std::nullopt : std::optional(response.body.size())};
-    bool ok = co_await send(head, head_only ? std::string_view() : response.body);
+    ResponseHead head{.status = response.status,
+                      .headers = &response.headers,
+                      .date = http_date(),
+                      .request_id = request.request_id,
+                      .keep_alive = keep_alive,
+                      .request_version = request.version,
+                      .content_length = no_body           ? std::nullopt
+                                        : response.stream ? std::optional(response.stream->size())
+                                                          : std::optional(response.body.size())};
+    bool ok =
+        co_await send(head, head_only || response.stream ? std::string_view() : response.body);
+    if (ok && response.stream && !head_only) ok = co_await send_stream(*response.stream);
     if (shared_->observer) {
       shared_->observer->request_finished(request, response,
                                           std::chrono::steady_clock::now() - request.received_at);
@@ -283,6 +288,30 @@ class SessionImpl final : public Session {
     auto [ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
     if (head_buffer_.capacity() > 64 * 1024) head_buffer_ = std::string();  // no hoarding
     co_return !ec;
+  }
+
+  // Copies a streamed body to the client in chunks, each write under the write timeout.
+  // False when the stream ended early or the client went away: the connection must close.
+  asio::awaitable<bool> send_stream(BodyStream& stream) {
+    constexpr std::size_t kChunk = 256 * 1024;
+    std::unique_ptr<char[]> chunk(new char[kChunk]);
+    std::uint64_t remaining = stream.size();
+    while (remaining > 0) {
+      std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, remaining));
+      std::size_t n = 0;
+      try {
+        n = co_await stream.read(std::span<char>(chunk.get(), want));
+      } catch (const std::exception& e) {
+        if (shared_->observer) shared_->observer->server_error("response stream", e.what());
+      }
+      if (n == 0 || n > want) co_return false;
+      lowest().expires_after(limits().write_timeout);
+      auto [ec, written] =
+          co_await asio::async_write(stream_, asio::buffer(chunk.get(), n), use_tuple);
+      if (ec) co_return false;
+      remaining -= n;
+    }
+    co_return true;
   }
 
   asio::awaitable<void> close_gracefully() {

@@ -2,12 +2,15 @@
 // Plain HTTP request and response values, independent of the parser that produced them.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "runtime/async.h"
 #include "runtime/trace_context.h"
 
 namespace stoa::http {
@@ -54,10 +57,25 @@ struct Request {
   std::optional<std::string> query_param(std::string_view name) const;  // decoded
 };
 
+// A response body of known length produced piece by piece (a large file), so that it never
+// has to be in memory whole. The server reads it in chunks as the client takes them.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual std::uint64_t size() const = 0;
+  // Fills the front of `out` with the next bytes and returns how many. Returning 0 before
+  // size() bytes were produced (a read error) cuts the response short: the connection closes,
+  // so the client sees an incomplete body rather than a wrong one.
+  virtual Awaitable<std::size_t> read(std::span<char> out) = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When set, the body instead of `body` (Content-Length is stream->size()); a HEAD request
+  // gets that length without the stream being read.
+  std::shared_ptr<BodyStream> stream;
 
   static Response text(int status, std::string body);
   static Response json(int status, std::string body);

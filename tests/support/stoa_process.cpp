@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -48,10 +49,25 @@ StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, st
     gateway_port = free_port();
     env["STOA_GATEWAY_LISTEN"] = "127.0.0.1:" + std::to_string(gateway_port);
   }
+  if (!env.contains("STOA_S3_LISTEN")) {
+    s3_port = free_port();
+    env["STOA_S3_LISTEN"] = "127.0.0.1:" + std::to_string(s3_port);
+  }
+  if (!env.contains("STOA_OBJECTS_URL")) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "stoa-objects-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) != nullptr) objects_dir = pattern;
+    env["STOA_OBJECTS_URL"] = "file://" + objects_dir;
+  }
   if (!env.contains("STOA_PROCESS_THREADS")) env["STOA_PROCESS_THREADS"] = "2";
   args.insert(args.begin(), stoa_binary());
   args.insert(args.begin(), launcher.begin(), launcher.end());
   child_ = std::make_unique<ChildProcess>(std::move(args), env);
+}
+
+StoaProcess::~StoaProcess() {
+  child_.reset();
+  std::error_code ignored;
+  if (!objects_dir.empty()) std::filesystem::remove_all(objects_dir, ignored);
 }
 
 bool StoaProcess::wait_ready(std::chrono::milliseconds timeout) {

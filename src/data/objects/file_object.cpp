@@ -1,0 +1,208 @@
+#include "data/objects/file_object.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "data/objects/digest.h"
+#include "data/objects/file_layout.h"
+
+namespace stoa::objects::fileobject {
+
+namespace {
+
+constexpr std::size_t kChunkBytes = 256 * 1024;
+constexpr std::size_t kSmallFileBytes = 64 * 1024;  // read whole when opened
+
+class FileReader final : public ObjectReader {
+ public:
+  FileReader(OpenFile file, std::uint64_t first, std::uint64_t length, bool ranged)
+      : fd_(std::move(file.fd)), data_(std::move(file.data)), offset_(first), remaining_(length) {
+    info_ = std::move(file.info);
+    first_ = first;
+    length_ = length;
+    ranged_ = ranged;
+  }
+
+  Awaitable<Result<std::size_t>> read(std::span<char> out) override {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_));
+    if (want == 0) co_return std::size_t{0};
+    if (data_) {
+      std::memcpy(out.data(), data_->data() + offset_, want);
+      offset_ += want;
+      remaining_ -= want;
+      co_return want;
+    }
+    Result<std::size_t> n = fileio::pread_full(fd_.get(), out.data(), want, offset_);
+    if (!n) co_return n.error();
+    if (*n != want) co_return Error{Errc::io, "the object file ended early"};
+    offset_ += *n;
+    remaining_ -= *n;
+    co_return *n;
+  }
+
+ private:
+  fileio::Fd fd_;
+  std::optional<std::string> data_;
+  std::uint64_t offset_;
+  std::uint64_t remaining_;
+};
+
+// Creates the missing directories of `directory` down from `stop_at`.
+Status make_parents(const std::filesystem::path& directory, const std::filesystem::path& stop_at) {
+  if (directory == stop_at) return Ok{};
+  if (::mkdir(directory.c_str(), 0755) == 0 || errno == EEXIST) return Ok{};
+  if (errno != ENOENT) return fileio::os_error("mkdir", directory);
+  if (auto s = make_parents(directory.parent_path(), stop_at); !s) return s;
+  if (::mkdir(directory.c_str(), 0755) == 0 || errno == EEXIST) return Ok{};
+  return fileio::os_error("mkdir", directory);
+}
+
+// Publishes `temporary` at `target`; a concurrent delete may remove the parent directory
+// between mkdir and rename, so ENOENT retries a few times.
+Status publish(const WriteRequest& request) {
+  for (int attempt = 0;; ++attempt) {
+    if (auto s = make_parents(request.target.parent_path(), request.stop_at); !s) return s;
+    int rc = request.exclusive ? ::link(request.temporary.c_str(), request.target.c_str())
+                               : ::rename(request.temporary.c_str(), request.target.c_str());
+    if (rc == 0) {
+      if (request.exclusive) ::unlink(request.temporary.c_str());
+      return fileio::fsync_directory(request.target.parent_path());
+    }
+    if (errno == EEXIST && request.exclusive) {
+      return Error{Errc::conflict, "the key exists (If-None-Match: *)"};
+    }
+    if ((errno == EISDIR || errno == ENOTDIR)) {
+      return Error{Errc::conflict, "the key's path is taken by another key's directory"};
+    }
+    if (errno != ENOENT || attempt >= 4) return fileio::os_error("publish", request.target);
+  }
+}
+
+}  // namespace
+
+Awaitable<Result<ObjectInfo>> write(WriteRequest request, ByteSource& body) {
+  fileio::Fd fd(::open(request.temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) co_return fileio::os_error("create", request.temporary);
+  struct Cleanup {
+    const std::filesystem::path& path;
+    bool armed = true;
+    ~Cleanup() {
+      if (armed) ::unlink(path.c_str());
+    }
+  } cleanup{request.temporary};
+
+  if (request.exclusive && ::access(request.target.c_str(), F_OK) == 0) {
+    co_return Error{Errc::conflict, "the key exists (If-None-Match: *)"};
+  }
+  Hasher md5_hasher(Hasher::Kind::md5);
+  std::string chunk(kChunkBytes, '\0');
+  std::uint64_t size = 0;
+  for (;;) {
+    Result<std::size_t> n = co_await body.read(chunk);
+    if (!n) co_return n.error();
+    if (*n == 0) break;
+    std::string_view bytes(chunk.data(), *n);
+    md5_hasher.update(bytes);
+    if (auto s = fileio::write_all(fd.get(), bytes); !s) co_return s.error();
+    size += *n;
+  }
+  std::string digest = md5_hasher.finish();
+  if (request.content_md5 && *request.content_md5 != digest) {
+    co_return Error{Errc::protocol, "the body does not match its Content-MD5"};
+  }
+  ObjectInfo info = std::move(request.info);
+  info.size = size;
+  info.etag = request.etag ? *request.etag : hex(digest);
+  info.last_modified =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  auto commit = [&]() -> Status {
+    if (auto s = fileio::write_all(fd.get(), layout::trailer(info)); !s) return s;
+    if (::fsync(fd.get()) != 0) return fileio::os_error("fsync", request.temporary);
+    fd = fileio::Fd();
+    return publish(request);
+  };
+  Status committed = request.pool ? co_await request.pool->run(commit) : commit();
+  if (!committed) co_return committed.error();
+  cleanup.armed = false;  // renamed, or linked and unlinked by publish()
+  co_return info;
+}
+
+Result<OpenFile> open(const std::filesystem::path& path) {
+  fileio::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fileio::os_error("open", path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return fileio::os_error("stat", path);
+  if (!S_ISREG(st.st_mode)) return Error{Errc::not_found, "not an object file"};
+  auto file_size = static_cast<std::uint64_t>(st.st_size);
+  if (file_size < layout::kFooterBytes)
+    return Error{Errc::io, "corrupt object file " + path.string()};
+  // One read takes the end of the file: the footer, the description and, for a small
+  // object, the data too.
+  std::uint64_t tail_bytes = std::min<std::uint64_t>(file_size, kSmallFileBytes);
+  std::string tail(static_cast<std::size_t>(tail_bytes), '\0');
+  auto n = fileio::pread_full(fd.get(), tail.data(), tail.size(), file_size - tail_bytes);
+  if (!n) return n.error();
+  if (*n != tail.size()) return Error{Errc::io, "object file shrank: " + path.string()};
+  auto length =
+      layout::description_length(std::string_view(tail).substr(tail.size() - layout::kFooterBytes));
+  if (!length || *length + layout::kFooterBytes > file_size) {
+    return Error{Errc::io, "corrupt object file " + path.string()};
+  }
+  std::string description;
+  if (*length + layout::kFooterBytes <= tail.size()) {
+    description = tail.substr(tail.size() - layout::kFooterBytes - *length, *length);
+  } else {
+    description.assign(*length, '\0');
+    n = fileio::pread_full(fd.get(), description.data(), description.size(),
+                           file_size - layout::kFooterBytes - *length);
+    if (!n) return n.error();
+  }
+  auto parsed = layout::parse_description(description, file_size);
+  if (!parsed) return parsed.error();
+  OpenFile file{std::move(fd), std::move(parsed->info), std::nullopt};
+  if (tail.size() == file_size) {
+    tail.resize(static_cast<std::size_t>(parsed->data_bytes));
+    file.data = std::move(tail);
+  }
+  return file;
+}
+
+std::unique_ptr<ObjectReader> reader(OpenFile file, std::optional<RangeRequest> range,
+                                     Status* range_error) {
+  const std::uint64_t size = file.info.size;
+  std::uint64_t first = 0, length = size;
+  if (range) {
+    if (range->suffix) {
+      length = std::min(*range->suffix, size);
+      first = size - length;
+      if (*range->suffix == 0) {
+        *range_error = Error{Errc::invalid_argument, "the range is not satisfiable"};
+        return nullptr;
+      }
+    } else {
+      first = range->first.value_or(0);
+      std::uint64_t last = std::min(range->last.value_or(size - 1), size - 1);
+      if (size == 0 || first >= size || (range->last && *range->last < first)) {
+        *range_error = Error{Errc::invalid_argument, "the range is not satisfiable"};
+        return nullptr;
+      }
+      length = last - first + 1;
+    }
+  }
+  return std::make_unique<FileReader>(std::move(file), first, length, range.has_value());
+}
+
+void prune_empty_directories(std::filesystem::path directory,
+                             const std::filesystem::path& stop_at) {
+  while (directory != stop_at && directory.native().size() > stop_at.native().size()) {
+    if (::rmdir(directory.c_str()) != 0) return;  // not empty (or gone): stop
+    directory = directory.parent_path();
+  }
+}
+
+}  // namespace stoa::objects::fileobject

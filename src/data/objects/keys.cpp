@@ -1,0 +1,96 @@
+// Validation of keys and user metadata, shared by every backend.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "data/objects/object_store.h"
+
+namespace stoa::objects {
+
+namespace {
+
+// Length of the UTF-8 sequence starting at text[i], or 0 when it is not valid UTF-8
+// (overlong forms, surrogates and code points past U+10FFFF are invalid).
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[k]); };
+  std::uint8_t lead = byte(i);
+  std::size_t length = lead < 0x80         ? 1
+                       : (lead >> 5) == 6  ? 2
+                       : (lead >> 4) == 14 ? 3
+                       : (lead >> 3) == 30 ? 4
+                                           : 0;
+  if (length == 0 || i + length > text.size()) return 0;
+  std::uint32_t cp = length == 1 ? lead : lead & (0x7f >> length);
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3f);
+  }
+  static constexpr std::uint32_t min_for_length[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min_for_length[length] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return length;
+}
+
+bool is_token_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+Status validate_key(std::string_view key) {
+  if (key.empty()) return Error{Errc::invalid_argument, "the key is empty"};
+  if (key.size() > kMaxKeyBytes) {
+    return Error{Errc::too_large,
+                 "the key is longer than " + std::to_string(kMaxKeyBytes) + " bytes"};
+  }
+  for (std::size_t i = 0; i < key.size();) {
+    std::size_t n = utf8_sequence(key, i);
+    if (n == 0) return Error{Errc::invalid_argument, "the key is not valid UTF-8"};
+    if (n == 1 && (static_cast<unsigned char>(key[i]) < 0x20 || key[i] == 0x7f)) {
+      return Error{Errc::invalid_argument, "the key contains a control character"};
+    }
+    i += n;
+  }
+  return Ok{};
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> resolve_range(
+    std::uint64_t size, const std::optional<RangeRequest>& range) {
+  if (!range) return std::pair<std::uint64_t, std::uint64_t>(0, size);
+  if (range->suffix) {
+    if (*range->suffix == 0) return std::nullopt;
+    std::uint64_t length = std::min(*range->suffix, size);
+    return std::pair(size - length, length);
+  }
+  std::uint64_t first = range->first.value_or(0);
+  if (size == 0 || first >= size || (range->last && *range->last < first)) return std::nullopt;
+  std::uint64_t last = std::min(range->last.value_or(size - 1), size - 1);
+  return std::pair(first, last - first + 1);
+}
+
+Status validate_metadata(const Metadata& metadata) {
+  std::size_t total = 0;
+  for (const auto& [name, value] : metadata) {
+    total += name.size() + value.size();
+    if (name.empty()) return Error{Errc::invalid_argument, "a metadata name is empty"};
+    for (char c : name) {
+      if (!is_token_char(c) || (c >= 'A' && c <= 'Z')) {
+        return Error{Errc::invalid_argument,
+                     "metadata name " + quote_for_message(name) + " is not a lower-case token"};
+      }
+    }
+    for (char c : value) {
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
+        return Error{Errc::invalid_argument,
+                     "metadata " + quote_for_message(name) + " has a control character"};
+      }
+    }
+  }
+  if (total > kMaxMetadataBytes) {
+    return Error{Errc::too_large, "user metadata is " + std::to_string(total) + " bytes; at most " +
+                                      std::to_string(kMaxMetadataBytes)};
+  }
+  return Ok{};
+}
+
+}  // namespace stoa::objects

@@ -1,0 +1,164 @@
+// Stoa's S3 client backend against Stoa's own S3 endpoint (the real binary): the same SigV4
+// code signs here and verifies there, the bytes go through a real socket both ways.
+#include "data/objects/s3_client_store.h"
+
+#include <gtest/gtest.h>
+
+#include "data/objects/digest.h"
+#include "data/objects/run_sync.h"
+#include "support/raw_http.h"
+#include "support/stoa_process.h"
+
+namespace stoa::objects {
+namespace {
+
+std::string pattern(std::size_t size) {
+  std::string data(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>((i * 131) >> 3);
+  return data;
+}
+
+class S3Client : public ::testing::Test {
+ protected:
+  // One context for the whole test: the store keeps an HTTP client per io_context.
+  template <class T>
+  T run_sync(Awaitable<T> awaitable) {
+    return test::run_sync(context, std::move(awaitable));
+  }
+  boost::asio::io_context context;
+
+  void SetUp() override {
+    ASSERT_TRUE(stoa.wait_ready()) << stoa.log();
+    store = make_s3_store(location(), {.part_bytes = 64 * 1024,
+                                       .max_attempts = 3,
+                                       .base_delay = std::chrono::milliseconds(1),
+                                       .request_timeout = std::chrono::milliseconds(10'000)});
+  }
+  S3Location location(std::string secret = "stoa-secret-key") const {
+    return {.bucket = "stoa",
+            .endpoint = "http://127.0.0.1:" + std::to_string(stoa.s3_port),
+            .region = "us-east-1",
+            .access_key = "stoa",
+            .secret_key = std::move(secret)};
+  }
+  Result<ObjectInfo> put(const std::string& key, const std::string& data, PutOptions options = {}) {
+    StringSource source(data);
+    return run_sync(store->put(key, source, std::move(options)));
+  }
+  Result<std::string> get(const std::string& key, std::optional<RangeRequest> range = {}) {
+    return run_sync([&]() -> Awaitable<Result<std::string>> {
+      auto reader = co_await store->get(key, range);
+      if (!reader) co_return reader.error();
+      co_return co_await read_all(**reader, 1 << 30);
+    }());
+  }
+
+  stoa::test::StoaProcess stoa{{"serve", "objects"}, {{"STOA_S3_MIN_PART_BYTES", "64KiB"}}};
+  std::shared_ptr<ObjectStore> store;
+};
+
+TEST_F(S3Client, PutGetHeadRangeRemove) {
+  auto info =
+      put("dir/a b.txt", "hello s3", {.content_type = "text/plain", .metadata = {{"k", "v"}}});
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(info->etag, hex(md5("hello s3")));
+  auto head = run_sync(store->head("dir/a b.txt"));
+  ASSERT_TRUE(head) << head.error().message;
+  EXPECT_EQ(head->size, 8u);
+  EXPECT_EQ(head->content_type, "text/plain");
+  EXPECT_EQ(head->metadata.at("k"), "v");
+  EXPECT_EQ(get("dir/a b.txt").value(), "hello s3");
+  EXPECT_EQ(
+      get("dir/a b.txt", RangeRequest{.first = 6, .last = std::nullopt, .suffix = std::nullopt})
+          .value(),
+      "s3");
+  EXPECT_EQ(
+      get("dir/a b.txt", RangeRequest{.first = 60, .last = std::nullopt, .suffix = std::nullopt})
+          .error()
+          .code,
+      Errc::invalid_argument);
+  ASSERT_TRUE(run_sync(store->remove("dir/a b.txt")));
+  EXPECT_EQ(run_sync(store->head("dir/a b.txt")).error().code, Errc::not_found);
+  EXPECT_TRUE(put("once", "1", {.if_none_match = true}));
+  EXPECT_EQ(put("once", "2", {.if_none_match = true}).error().code, Errc::conflict);
+}
+
+TEST_F(S3Client, LargeObjectsGoMultipartAndComeBackInRanges) {
+  std::string data = pattern(200 * 1024 + 7);  // four parts of 64 KiB
+  auto info = put("big.bin", data);
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_TRUE(info->etag.ends_with("-4")) << info->etag;
+  auto back = get("big.bin");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_TRUE(*back == data);
+  EXPECT_EQ(get("big.bin", RangeRequest{.first = std::nullopt, .last = std::nullopt, .suffix = 100})
+                .value(),
+            data.substr(data.size() - 100));
+}
+
+TEST_F(S3Client, ListCopyAndPresign) {
+  for (std::string k : {"l/a", "l/b/1", "l/b/2", "l/c"}) ASSERT_TRUE(put(k, k));
+  auto listed = run_sync(
+      store->list({.prefix = "l/", .delimiter = "/", .start_after = "", .max_keys = 1000}));
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->objects.size(), 2u);
+  EXPECT_EQ(listed->objects[1].key, "l/c");
+  EXPECT_EQ(listed->common_prefixes, std::vector<std::string>{"l/b/"});
+  auto page =
+      run_sync(store->list({.prefix = "l/", .delimiter = "", .start_after = "", .max_keys = 2}));
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(page->truncated);
+  auto rest = run_sync(store->list(
+      {.prefix = "l/", .delimiter = "", .start_after = page->next_marker, .max_keys = 10}));
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->objects.size(), 2u);
+
+  auto copied = run_sync(store->copy("l/a", "l/copy", PutOptions{.content_type = "text/x"}));
+  ASSERT_TRUE(copied) << copied.error().message;
+  EXPECT_EQ(copied->content_type, "text/x");
+  EXPECT_EQ(get("l/copy").value(), "l/a");
+
+  auto url = store->presign("GET", "l/c", std::chrono::seconds(60));
+  ASSERT_TRUE(url);
+  // Fetched by a plain HTTP client without credentials.
+  std::string target = url->substr(url->find('/', std::string("http://").size()));
+  stoa::test::RawConnection connection(stoa.s3_port);
+  connection.send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(stoa.s3_port) +
+                  "\r\nConnection: close\r\n\r\n");
+  std::string fetched = connection.read_response();
+  EXPECT_EQ(stoa::test::status_of(fetched), 200) << fetched;
+  EXPECT_EQ(stoa::test::body_of(fetched), "l/c");
+}
+
+TEST_F(S3Client, WrongSecretAndUnreachableEndpointFail) {
+  auto wrong = make_s3_store(location("not-the-secret"));
+  StringSource source("x");
+  auto refused = run_sync(wrong->put("k", source, {}));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("SignatureDoesNotMatch"), std::string::npos);
+
+  S3Location nowhere = location();
+  nowhere.endpoint = "http://127.0.0.1:" + std::to_string(stoa::test::free_port());
+  auto down = make_s3_store(nowhere, {.part_bytes = 1024,
+                                      .max_attempts = 3,
+                                      .base_delay = std::chrono::milliseconds(1),
+                                      .request_timeout = std::chrono::milliseconds(2000)});
+  auto failed = run_sync(down->head("k"));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Errc::unavailable);
+  EXPECT_NE(failed.error().message.find("3 attempts"), std::string::npos) << failed.error().message;
+}
+
+TEST(S3Url, Parses) {
+  auto l = parse_s3_url("s3://bucket?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=eu-west-1");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->bucket, "bucket");
+  EXPECT_EQ(l->endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(l->region, "eu-west-1");
+  EXPECT_TRUE(parse_s3_url("s3://bucket?endpoint=http://h:1"));
+  EXPECT_FALSE(parse_s3_url("s3://?endpoint=http://h:1"));
+  EXPECT_FALSE(parse_s3_url("s3://b"));
+}
+
+}  // namespace
+}  // namespace stoa::objects
