@@ -1,25 +1,158 @@
 #include "runtime/digest.h"
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <stdexcept>
 
+#include "runtime/hex.h"
+
 namespace stoa {
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+namespace {
+
+// Fetched once: OpenSSL 3 looks an algorithm up in its provider tables (under a lock) every
+// time a legacy EVP_sha256() is used, which costs more than hashing a small input.
+const EVP_MD* algorithm(Hasher::Kind kind) {
+  static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  switch (kind) {
+    case Hasher::Kind::md5:
+      return md5;
+    case Hasher::Kind::sha1:
+      return sha1;
+    case Hasher::Kind::sha256:
+      return sha256;
+  }
+  return sha256;
+}
+
+// One HMAC-SHA256 context per thread, re-keyed per call (SigV4 computes six per request).
+struct HmacContext {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* context = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+  HmacContext() {
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (context == nullptr || EVP_MAC_CTX_set_params(context, params) != 1) {
+      throw std::runtime_error("OpenSSL cannot initialise HMAC-SHA256");
+    }
+  }
+  ~HmacContext() {
+    EVP_MAC_CTX_free(context);
+    EVP_MAC_free(mac);
+  }
+};
+
+// Table-driven reflected CRCs; the tables are built once per polynomial.
+template <class T>
+struct CrcTable {
+  std::array<T, 256> entries{};
+  explicit CrcTable(T reflected_polynomial) {
+    for (unsigned i = 0; i < 256; ++i) {
+      T value = i;
+      for (int bit = 0; bit < 8; ++bit) {
+        value = (value & 1) ? (value >> 1) ^ reflected_polynomial : value >> 1;
+      }
+      entries[i] = value;
+    }
+  }
+  T update(std::string_view bytes, T previous) const {
+    T crc = ~previous;
+    for (unsigned char byte : bytes) crc = entries[(crc ^ byte) & 0xff] ^ (crc >> 8);
+    return ~crc;
+  }
+};
+
+}  // namespace
+
+struct Hasher::Impl {
+  EVP_MD_CTX* context = nullptr;
+  ~Impl() { EVP_MD_CTX_free(context); }
+};
+
+Hasher::Hasher(Kind kind) : impl_(std::make_unique<Impl>()) {
+  impl_->context = EVP_MD_CTX_new();
+  if (impl_->context == nullptr ||
+      EVP_DigestInit_ex(impl_->context, algorithm(kind), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL cannot initialise a digest");
+  }
+}
+Hasher::~Hasher() = default;
+Hasher::Hasher(Hasher&&) noexcept = default;
+Hasher& Hasher::operator=(Hasher&&) noexcept = default;
+
+void Hasher::update(std::string_view bytes) {
+  EVP_DigestUpdate(impl_->context, bytes.data(), bytes.size());
+}
+
+std::string Hasher::finish() {
+  unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed (OpenSSL)");
+  EVP_DigestFinal_ex(impl_->context, out, &length);
+  return std::string(reinterpret_cast<char*>(out), length);
+}
+
+std::string md5(std::string_view bytes) {
+  Hasher h(Hasher::Kind::md5);
+  h.update(bytes);
+  return h.finish();
+}
+
+std::string sha256(std::string_view bytes) {
+  Hasher h(Hasher::Kind::sha256);
+  h.update(bytes);
+  return h.finish();
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view message) {
+  thread_local HmacContext hmac;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t length = 0;
+  if (EVP_MAC_init(hmac.context, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   nullptr) != 1 ||
+      EVP_MAC_update(hmac.context, reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1 ||
+      EVP_MAC_final(hmac.context, out, &length, sizeof out) != 1) {
+    throw std::runtime_error("HMAC-SHA256 failed");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
+  return std::string(reinterpret_cast<char*>(out), length);
+}
+
+std::uint32_t crc32(std::string_view bytes, std::uint32_t previous) {
+  static const CrcTable<std::uint32_t> table(0xEDB88320u);
+  return table.update(bytes, previous);
+}
+
+std::uint32_t crc32c(std::string_view bytes, std::uint32_t previous) {
+  static const CrcTable<std::uint32_t> table(0x82F63B78u);
+  return table.update(bytes, previous);
+}
+
+std::uint64_t crc64nvme(std::string_view bytes, std::uint64_t previous) {
+  static const CrcTable<std::uint64_t> table(0x9A6C9329AC4BC9B5ull);
+  return table.update(bytes, previous);
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  return to_hex(sha256(bytes));
+}
+
+std::string big_endian(std::uint64_t value, int bytes) {
+  std::string out(static_cast<std::size_t>(bytes), '\0');
+  for (int i = bytes - 1; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(value & 0xff);
+    value >>= 8;
   }
-  return hex;
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace stoa

@@ -1,5 +1,9 @@
 #pragma once
-// Hexadecimal digits, for the parsers of percent-escapes, UUIDs and the like.
+// Hexadecimal digits, for the parsers of percent-escapes, UUIDs and the like, and hex text of
+// bytes (digests, signatures).
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace stoa {
 
@@ -10,5 +14,9 @@ constexpr int hex_value(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+std::string to_hex(std::string_view bytes);  // lower case
+// Either case; nullopt for an odd length or a non-hex digit.
+std::optional<std::string> from_hex(std::string_view text);
 
 }  // namespace stoa

@@ -7,7 +7,8 @@
 #include <cstring>
 #include <random>
 
-#include "data/objects/digest.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 
 namespace stoa::objects::fileio {
 
@@ -71,7 +72,7 @@ std::string random_name() {
     std::uint64_t v = generator();
     std::memcpy(bytes.data() + i, &v, 8);
   }
-  return hex(bytes);
+  return to_hex(bytes);
 }
 
 }  // namespace stoa::objects::fileio

@@ -8,8 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "data/objects/digest.h"
 #include "data/objects/file_layout.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 
 namespace stoa::objects::fileobject {
 
@@ -117,7 +118,7 @@ Awaitable<Result<ObjectInfo>> write(WriteRequest request, ByteSource& body) {
   }
   ObjectInfo info = std::move(request.info);
   info.size = size;
-  info.etag = request.etag ? *request.etag : hex(digest);
+  info.etag = request.etag ? *request.etag : to_hex(digest);
   info.last_modified =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   auto commit = [&]() -> Status {

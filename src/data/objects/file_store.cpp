@@ -10,12 +10,13 @@
 #include <cerrno>
 #include <fstream>
 
-#include "data/objects/digest.h"
 #include "data/objects/file_io.h"
 #include "data/objects/file_layout.h"
 #include "data/objects/file_list.h"
 #include "data/objects/file_object.h"
 #include "data/objects/presign.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete on some coroutine frames (Asio's awaitable
 // frame allocator); see CMakeLists.txt, which turns it off for the sanitizer builds.
@@ -520,7 +521,7 @@ Awaitable<Result<ObjectInfo>> FileStore::complete_upload(
                                            " is smaller than " + std::to_string(min_part_bytes) +
                                            " bytes"};
     }
-    md5s += *unhex(file->info.etag);
+    md5s += *from_hex(file->info.etag);
     Status ignored = Ok{};
     readers.push_back(fileobject::reader(std::move(*file), std::nullopt, &ignored));
   }
@@ -533,7 +534,7 @@ Awaitable<Result<ObjectInfo>> FileStore::complete_upload(
       .target = bucket_directory(d->info.bucket) / *path,
       .info = describe(d->info.key, d->options.content_type, d->options.metadata),
       .content_md5 = std::nullopt,
-      .etag = hex(md5(md5s)) + "-" + std::to_string(parts.size()),
+      .etag = to_hex(md5(md5s)) + "-" + std::to_string(parts.size()),
       .exclusive = false,
       .stop_at = bucket_directory(d->info.bucket),
       .pool = pool(),

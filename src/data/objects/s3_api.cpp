@@ -3,10 +3,11 @@
 #include <charconv>
 #include <ctime>
 
-#include "data/objects/digest.h"
 #include "data/objects/file_layout.h"
 #include "data/objects/sigv4.h"
 #include "data/objects/xml.h"
+#include "runtime/base64.h"
+#include "runtime/digest.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete on some coroutine frames (Asio's awaitable
 // frame allocator); CMakeLists.txt turns it off for the sanitizer builds for the same reason.
@@ -77,7 +78,7 @@ std::variant<PutOptions, S3Error> put_options(const http::Request& request) {
     return invalid_argument(s.error().message);
   }
   if (auto md5_header = request.headers.get("Content-MD5")) {
-    auto raw = unbase64(*md5_header);
+    auto raw = base64::decode(*md5_header);
     if (!raw || raw->size() != 16) {
       return S3Error{400, "InvalidDigest", "The Content-MD5 you specified was invalid."};
     }
@@ -346,7 +347,7 @@ Awaitable<S3Api::Reply> S3Api::list_objects(Call& call, bool v2) {
   std::string token = call.get("continuation-token");
   if (v2) {
     if (call.has("continuation-token")) {
-      auto marker = unbase64(token);
+      auto marker = base64::decode(token);
       if (!marker || !marker->starts_with("k:")) {
         co_return invalid_argument("The continuation token provided is incorrect");
       }
@@ -377,7 +378,7 @@ Awaitable<S3Api::Reply> S3Api::list_objects(Call& call, bool v2) {
   w.element("IsTruncated", listed->truncated ? "true" : "false");
   if (listed->truncated) {
     if (v2) {
-      w.element("NextContinuationToken", base64("k:" + listed->next_marker));
+      w.element("NextContinuationToken", base64::encode("k:" + listed->next_marker));
     } else {
       w.element("NextMarker", url_encode_if(encode, listed->next_marker));
     }

@@ -4,8 +4,8 @@
 #include <ctime>
 #include <map>
 
-#include "data/objects/digest.h"
 #include "data/objects/sigv4.h"
+#include "runtime/digest.h"
 
 namespace stoa::objects::s3 {
 

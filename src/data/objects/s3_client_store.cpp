@@ -11,10 +11,12 @@
 #include <mutex>
 #include <random>
 
-#include "data/objects/digest.h"
 #include "data/objects/presign.h"
 #include "data/objects/sigv4.h"
 #include "data/objects/xml.h"
+#include "runtime/base64.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 #include "runtime/http_client.h"
 
 // See s3_api.cpp.
@@ -146,7 +148,7 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
                                          std::string body) {
     std::string path = "/" + sigv4::uri_encode(location_.bucket, true);
     if (!key.empty()) path += "/" + sigv4::uri_encode(key, false);
-    std::string payload_hash = hex(sha256(body));
+    std::string payload_hash = to_hex(sha256(body));
     std::string last_error;
     for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
       if (attempt > 0) co_await backoff(attempt);
@@ -189,7 +191,7 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
     for (const auto& [name, value] : options.metadata) headers.add("x-amz-meta-" + name, value);
     if (first->size() < options_.part_bytes) {
       if (options.if_none_match) headers.add("If-None-Match", "*");
-      if (options.content_md5) headers.add("Content-MD5", base64(*options.content_md5));
+      if (options.content_md5) headers.add("Content-MD5", base64::encode(*options.content_md5));
       std::size_t size = first->size();
       auto response = co_await send("PUT", key, "", headers, std::move(*first));
       if (!response) co_return response.error();

@@ -2,10 +2,10 @@
 #include <charconv>
 #include <ctime>
 
-#include "data/objects/digest.h"
 #include "data/objects/s3_api.h"
 #include "data/objects/s3_payload.h"
 #include "data/objects/xml.h"
+#include "runtime/digest.h"
 
 // See s3_api.cpp.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"

@@ -5,8 +5,10 @@
 #include <cstring>
 #include <functional>
 
-#include "data/objects/digest.h"
 #include "data/objects/sigv4.h"
+#include "runtime/base64.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 
 namespace stoa::objects::s3 {
 
@@ -37,7 +39,7 @@ class Sha256Check final : public ByteSource {
       hasher_.update(std::string_view(out.data(), *n));
       co_return n;
     }
-    if (hex(hasher_.finish()) != expected_) {
+    if (to_hex(hasher_.finish()) != expected_) {
       co_return failed(failure_, {400, "XAmzContentSHA256Mismatch",
                                   "The provided 'x-amz-content-sha256' header does not match what "
                                   "was computed."});
@@ -157,7 +159,7 @@ class AwsChunked final : public ByteSource {
   Status verify_chunk_digest(const std::string& digest) {
     std::string text = "AWS4-HMAC-SHA256-PAYLOAD\n" + auth_.amz_date + '\n' + auth_.scope + '\n' +
                        previous_signature_ + '\n' + std::string(sigv4::kEmptySha256) + '\n' +
-                       hex(digest);
+                       to_hex(digest);
     std::string expected = sigv4::signature(auth_.signing_key, text);
     if (!constant_time_equal(expected, chunk_signature_)) {
       return failed(failure_, {403, "SignatureDoesNotMatch",
@@ -294,9 +296,9 @@ class ChecksumCheck final : public ByteSource {
         crc_ = crc64nvme(bytes, crc_);
       co_return n;
     }
-    std::string actual = hasher_                     ? base64(hasher_->finish())
-                         : algorithm_ == "crc64nvme" ? base64(big_endian(crc_, 8))
-                                                     : base64(big_endian(crc_, 4));
+    std::string actual = hasher_                     ? base64::encode(hasher_->finish())
+                         : algorithm_ == "crc64nvme" ? base64::encode(big_endian(crc_, 8))
+                                                     : base64::encode(big_endian(crc_, 4));
     auto expected = expected_();
     if (!expected) {
       co_return failed(failure_, invalid_request("The x-amz-checksum-" + algorithm_ +
@@ -369,7 +371,7 @@ std::variant<std::unique_ptr<ByteSource>, S3Error> payload_source(const http::Re
     chunked = source.get();
     chain->add(std::move(source));
     current = &chain->last();
-  } else if (hash.size() == 64 && unhex(hash)) {
+  } else if (hash.size() == 64 && from_hex(hash)) {
     chain->add(std::make_unique<Sha256Check>(base, hash, failure));
     current = &chain->last();
   } else if (hash != sigv4::kUnsignedPayload) {

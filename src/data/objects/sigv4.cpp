@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <ctime>
 
-#include "data/objects/digest.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 #include "runtime/http_types.h"
 
 namespace stoa::objects::sigv4 {
@@ -121,7 +122,7 @@ std::string scope(std::string_view date8, std::string_view region, std::string_v
 std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                            std::string_view canonical_request) {
   return std::string(kAlgorithm) + '\n' + std::string(amz_date) + '\n' + std::string(scope) + '\n' +
-         hex(sha256(canonical_request));
+         to_hex(sha256(canonical_request));
 }
 
 std::string signing_key(std::string_view secret, std::string_view date8, std::string_view region,
@@ -133,7 +134,7 @@ std::string signing_key(std::string_view secret, std::string_view date8, std::st
 }
 
 std::string signature(std::string_view signing_key, std::string_view string_to_sign) {
-  return hex(hmac_sha256(signing_key, string_to_sign));
+  return to_hex(hmac_sha256(signing_key, string_to_sign));
 }
 
 std::string chunk_signature(std::string_view signing_key, std::string_view amz_date,
@@ -141,7 +142,7 @@ std::string chunk_signature(std::string_view signing_key, std::string_view amz_d
                             std::string_view chunk_data) {
   std::string text = "AWS4-HMAC-SHA256-PAYLOAD\n" + std::string(amz_date) + '\n' +
                      std::string(scope) + '\n' + std::string(previous_signature) + '\n' +
-                     std::string(kEmptySha256) + '\n' + hex(sha256(chunk_data));
+                     std::string(kEmptySha256) + '\n' + to_hex(sha256(chunk_data));
   return signature(signing_key, text);
 }
 
@@ -150,7 +151,7 @@ std::string trailer_signature(std::string_view signing_key, std::string_view amz
                               std::string_view canonical_trailers) {
   std::string text = "AWS4-HMAC-SHA256-TRAILER\n" + std::string(amz_date) + '\n' +
                      std::string(scope) + '\n' + std::string(previous_signature) + '\n' +
-                     hex(sha256(canonical_trailers));
+                     to_hex(sha256(canonical_trailers));
   return signature(signing_key, text);
 }
 

@@ -8,9 +8,10 @@
 #include <fstream>
 #include <random>
 
-#include "data/objects/digest.h"
 #include "data/objects/file_layout.h"
 #include "data/objects/run_sync.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 
 namespace stoa::objects {
 namespace {
@@ -77,7 +78,7 @@ TEST_F(FileStoreTest, PutGetHeadDelete) {
       put("a/b.txt", "hello", {.content_type = "text/plain", .metadata = {{"owner", "ann"}}});
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(info->size, 5u);
-  EXPECT_EQ(info->etag, hex(md5("hello")));
+  EXPECT_EQ(info->etag, to_hex(md5("hello")));
 
   EXPECT_EQ(get("a/b.txt").value(), "hello");
   auto head = run_sync(bucket->head("a/b.txt"));
@@ -102,7 +103,7 @@ TEST_F(FileStoreTest, OverwriteReplacesWhole) {
 TEST_F(FileStoreTest, EmptyObject) {
   ASSERT_TRUE(put("empty", ""));
   EXPECT_EQ(get("empty").value(), "");
-  EXPECT_EQ(run_sync(bucket->head("empty"))->etag, hex(md5("")));
+  EXPECT_EQ(run_sync(bucket->head("empty"))->etag, to_hex(md5("")));
 }
 
 TEST_F(FileStoreTest, Ranges) {
@@ -260,7 +261,7 @@ TEST_F(FileStoreTest, MultipartUpload) {
 
   auto done = run_sync(store->complete_upload(*id, {{1, p1->etag}, {2, p2->etag}}, 5 << 20));
   ASSERT_TRUE(done) << done.error().message;
-  EXPECT_EQ(done->etag, hex(md5(md5(a) + md5(b))) + "-2");
+  EXPECT_EQ(done->etag, to_hex(md5(md5(a) + md5(b))) + "-2");
   EXPECT_EQ(get("big").value(), a + b);
   EXPECT_EQ(run_sync(bucket->head("big"))->content_type, "video/mp4");
   EXPECT_EQ(store->upload(*id).error().code, Errc::not_found);

@@ -4,8 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "data/objects/digest.h"
 #include "data/objects/run_sync.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 #include "support/raw_http.h"
 #include "support/stoa_process.h"
 
@@ -61,7 +62,7 @@ TEST_F(S3Client, PutGetHeadRangeRemove) {
   auto info =
       put("dir/a b.txt", "hello s3", {.content_type = "text/plain", .metadata = {{"k", "v"}}});
   ASSERT_TRUE(info) << info.error().message;
-  EXPECT_EQ(info->etag, hex(md5("hello s3")));
+  EXPECT_EQ(info->etag, to_hex(md5("hello s3")));
   auto head = run_sync(store->head("dir/a b.txt"));
   ASSERT_TRUE(head) << head.error().message;
   EXPECT_EQ(head->size, 8u);

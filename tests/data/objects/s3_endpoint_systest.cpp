@@ -8,8 +8,9 @@
 #include <cstdio>
 #include <string>
 
-#include "data/objects/digest.h"
 #include "data/objects/sigv4.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 #include "support/raw_http.h"
 #include "support/stoa_process.h"
 
@@ -69,7 +70,7 @@ std::string send(std::uint16_t port, const std::string& head_without_end, const 
 std::string request(std::uint16_t port, const std::string& method, const std::string& path,
                     const std::string& query = "", const std::string& body = "",
                     const Key& key = {}) {
-  Signed s = sign(port, method, path, query, {}, hex(sha256(body)), key);
+  Signed s = sign(port, method, path, query, {}, to_hex(sha256(body)), key);
   return send(port, s.head, body);
 }
 
@@ -134,7 +135,7 @@ TEST_F(S3Endpoint, SignedChunkedUploadIsDecodedAndVerified) {
   Signed s = sign(stoa.s3_port, "PUT", "/box/chunked", "", headers, mode);
   auto put = send(stoa.s3_port, s.head, signed_chunks(s, data, 64 * 1024));
   ASSERT_EQ(test::status_of(put), 200) << put;
-  EXPECT_EQ(test::header_of(put, "ETag"), "\"" + hex(md5(data)) + "\"");
+  EXPECT_EQ(test::header_of(put, "ETag"), "\"" + to_hex(md5(data)) + "\"");
   auto got = request(stoa.s3_port, "GET", "/box/chunked");
   EXPECT_EQ(test::body_of(got), data);
 
@@ -155,7 +156,7 @@ TEST_F(S3Endpoint, SignedChunkedUploadIsDecodedAndVerified) {
 }
 
 TEST_F(S3Endpoint, PayloadHashMismatchIsRefused) {
-  Signed s = sign(stoa.s3_port, "PUT", "/box/h", "", {}, hex(sha256("declared")));
+  Signed s = sign(stoa.s3_port, "PUT", "/box/h", "", {}, to_hex(sha256("declared")));
   auto r = send(stoa.s3_port, s.head, "actual");
   EXPECT_EQ(test::status_of(r), 400);
   EXPECT_EQ(code_of(r), "XAmzContentSHA256Mismatch");

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "data/objects/digest.h"
 #include "data/objects/presign.h"
+#include "runtime/base64.h"
+#include "runtime/digest.h"
+#include "runtime/hex.h"
 
 namespace stoa::objects {
 namespace {
@@ -89,18 +91,18 @@ TEST(SigV4, CanonicalFormsNormaliseEncoding) {
 }
 
 TEST(Digest, KnownValues) {
-  EXPECT_EQ(hex(md5("")), "d41d8cd98f00b204e9800998ecf8427e");
-  EXPECT_EQ(hex(sha256("")), sigv4::kEmptySha256);
+  EXPECT_EQ(to_hex(md5("")), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(to_hex(sha256("")), sigv4::kEmptySha256);
   EXPECT_EQ(crc32("123456789"), 0xCBF43926u);
   EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
   EXPECT_EQ(crc64nvme("123456789"), 0xAE8B14860A799888ull);
   EXPECT_EQ(crc32("6789", crc32("12345")), crc32("123456789"));
-  EXPECT_EQ(base64("hello"), "aGVsbG8=");
-  EXPECT_EQ(unbase64("aGVsbG8="), "hello");
-  EXPECT_EQ(unbase64("aGVsbG8"), std::nullopt);
-  EXPECT_EQ(unbase64("aGV*bG8="), std::nullopt);
-  EXPECT_EQ(unhex("0aFF"), std::string("\x0a\xff", 2));
-  EXPECT_EQ(unhex("0g"), std::nullopt);
+  EXPECT_EQ(base64::encode("hello"), "aGVsbG8=");
+  EXPECT_EQ(base64::decode("aGVsbG8="), "hello");
+  EXPECT_EQ(base64::decode("aGVsbG8"), std::nullopt);
+  EXPECT_EQ(base64::decode("aGV*bG8="), std::nullopt);
+  EXPECT_EQ(from_hex("0aFF"), std::string("\x0a\xff", 2));
+  EXPECT_EQ(from_hex("0g"), std::nullopt);
 }
 
 }  // namespace
