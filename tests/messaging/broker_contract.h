@@ -21,6 +21,7 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <ostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -42,6 +43,11 @@ struct BrokerBackend {
   std::function<Result<std::shared_ptr<Broker>>(const BrokerOptions&, const std::string& scratch)>
       open;
 };
+
+// Test names show the backend, not the object's bytes.
+inline void PrintTo(const BrokerBackend& backend, std::ostream* out) {
+  *out << backend.name;
+}
 
 class BrokerContract : public ::testing::TestWithParam<BrokerBackend> {
  protected:
