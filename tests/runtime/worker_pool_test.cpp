@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -42,7 +43,8 @@ TEST_F(WorkerPoolTest, RunsOffTheLoopAndResumesOnIt) {
   auto ids = on_loop<std::pair<bool, bool>>([&]() -> Awaitable<std::pair<bool, bool>> {
     const auto loop_thread = std::this_thread::get_id();
     std::thread::id worker;
-    auto status = co_await pool.execute([&worker] { worker = std::this_thread::get_id(); });
+    std::function<void()> work = [&worker] { worker = std::this_thread::get_id(); };
+    auto status = co_await pool.execute(std::move(work));
     co_return std::make_pair(status.ok() && worker != loop_thread,
                              std::this_thread::get_id() == loop_thread);
   });
@@ -53,12 +55,14 @@ TEST_F(WorkerPoolTest, RunsOffTheLoopAndResumesOnIt) {
 TEST_F(WorkerPoolTest, ReturnsResultsAndTurnsExceptionsIntoErrors) {
   WorkerPool pool(1, 16);
   auto value = on_loop<int>([&]() -> Awaitable<int> {
-    auto result = co_await pool.run<int>([]() -> Result<int> { return 42; });
+    std::function<Result<int>()> work = []() -> Result<int> { return 42; };
+    auto result = co_await pool.run<int>(std::move(work));
     co_return result.ok() ? *result : -1;
   });
   EXPECT_EQ(value, 42);
   auto code = on_loop<Errc>([&]() -> Awaitable<Errc> {
-    auto status = co_await pool.execute([] { throw std::runtime_error("boom"); });
+    std::function<void()> work = [] { throw std::runtime_error("boom"); };
+    auto status = co_await pool.execute(std::move(work));
     co_return status.ok() ? Errc::io : status.error().code;
   });
   EXPECT_EQ(code, Errc::internal);
@@ -74,14 +78,17 @@ TEST_F(WorkerPoolTest, RefusesWorkBeyondTheQueueBound) {
     held.push_back(asio::co_spawn(
         loop_.context(0),
         [&pool, gate]() -> Awaitable<bool> {
-          auto status = co_await pool.execute([gate] { gate.wait(); });
+          // Named, not a temporary in the co_await: GCC 12 would destroy it twice.
+          std::function<void()> work = [gate] { gate.wait(); };
+          auto status = co_await pool.execute(std::move(work));
           co_return status.ok();
         },
         asio::use_future));
   }
   while (pool.queued() < 2) std::this_thread::sleep_for(1ms);
   auto refused = on_loop<std::optional<Errc>>([&]() -> Awaitable<std::optional<Errc>> {
-    auto status = co_await pool.execute([] {});
+    std::function<void()> work = [] {};
+    auto status = co_await pool.execute(std::move(work));
     co_return status.ok() ? std::nullopt : std::optional<Errc>(status.error().code);
   });
   EXPECT_EQ(refused, Errc::unavailable);

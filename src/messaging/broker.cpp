@@ -1,0 +1,133 @@
+// open_broker(): picks the adapter by the URL's scheme; broker(): the process's one broker.
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "messaging/adapter.h"
+#include "messaging/broker.h"
+#include "messaging/telemetry.h"
+#include "runtime/component.h"
+#include "runtime/config.h"
+
+namespace stoa::messaging {
+
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, AdapterFactory, std::less<>> adapters;
+};
+
+Registry& registry() {
+  static Registry instance;
+  return instance;
+}
+
+// "amqp://user:secret@host/" -> "amqp://...": a URL may carry a password.
+std::string describe_url(std::string_view url) {
+  const auto colon = url.find("://");
+  if (colon == std::string_view::npos) return quote_for_message(url.substr(0, 16));
+  return quote_for_message(std::string(url.substr(0, colon)) + "://...");
+}
+
+std::int64_t in_range(const Config& config, const char* key, std::int64_t low, std::int64_t high) {
+  const auto value = config.integer(key);
+  if (value < low || value > high) {
+    throw std::invalid_argument(std::string(key) + " must be between " + std::to_string(low) +
+                                " and " + std::to_string(high) + ", not " + std::to_string(value));
+  }
+  return value;
+}
+
+}  // namespace
+
+bool register_adapter(std::string scheme, AdapterFactory factory) {
+  std::lock_guard lock(registry().mutex);
+  registry().adapters[std::move(scheme)] = std::move(factory);
+  return true;
+}
+
+BrokerOptions BrokerOptions::from_config(const Config& config) {
+  BrokerOptions options;
+  options.url = config.string("broker.url");
+  options.max_attempts =
+      static_cast<std::uint32_t>(in_range(config, "broker.max_attempts", 1, 1000));
+  options.retry_delay = config.duration("broker.retry_delay");
+  options.max_retry_delay = config.duration("broker.max_retry_delay");
+  options.visibility_timeout = config.duration("broker.visibility_timeout");
+  options.prefetch = static_cast<std::size_t>(in_range(config, "broker.prefetch", 1, 65535));
+  options.max_message_bytes = config.bytes("broker.max_message_bytes");
+  options.segment_bytes = config.bytes("broker.segment_bytes");
+  if (options.retry_delay.count() <= 0 || options.max_retry_delay < options.retry_delay) {
+    throw std::invalid_argument(
+        "broker.retry_delay must be positive and at most broker.max_retry_delay");
+  }
+  if (options.visibility_timeout < std::chrono::milliseconds(100)) {
+    throw std::invalid_argument("broker.visibility_timeout must be at least 100ms");
+  }
+  if (options.max_message_bytes < 1024 || options.max_message_bytes > 64 * 1024 * 1024) {
+    throw std::invalid_argument("broker.max_message_bytes must be between 1KiB and 64MiB");
+  }
+  if (options.segment_bytes < 2 * options.max_message_bytes) {
+    throw std::invalid_argument("broker.segment_bytes must be at least twice max_message_bytes");
+  }
+  return options;
+}
+
+std::chrono::milliseconds BrokerOptions::backoff(std::uint32_t attempt) const {
+  auto delay = retry_delay;
+  for (std::uint32_t i = 1; i < attempt && delay < max_retry_delay; ++i) delay *= 2;
+  return std::min(delay, max_retry_delay);
+}
+
+Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventLoop& loop,
+                                            obs::Telemetry* telemetry) {
+  const auto colon = options.url.find("://");
+  if (colon == std::string::npos || colon == 0) {
+    return Error{Errc::invalid_argument,
+                 "broker.url " + describe_url(options.url) +
+                     " is not a URL: expected embedded://DIR, amqp://HOST or kafka://HOST"};
+  }
+  const std::string scheme = options.url.substr(0, colon);
+  AdapterFactory factory;
+  {
+    std::lock_guard lock(registry().mutex);
+    auto it = registry().adapters.find(scheme);
+    if (it != registry().adapters.end()) factory = it->second;
+  }
+  if (!factory) {
+    if (scheme == "amqp" || scheme == "amqps" || scheme == "kafka") {
+      return Error{Errc::invalid_argument,
+                   "broker.url " + describe_url(options.url) + ": the " +
+                       (scheme == "kafka" ? "Kafka" : "RabbitMQ") +
+                       " adapter is not built yet; use embedded://DIR (docs/messaging.md)"};
+    }
+    return Error{Errc::invalid_argument, "broker.url " + describe_url(options.url) +
+                                             " names no known broker (embedded, amqp, kafka)"};
+  }
+  auto opened = factory(options, loop, telemetry);
+  if (!opened || telemetry == nullptr) return opened;
+  return instrument(std::move(opened).value(), *telemetry);
+}
+
+std::shared_ptr<Broker> broker(ComponentHost& host) {
+  return host.shared<Broker>("broker", [&host]() -> std::shared_ptr<Broker> {
+    auto options = BrokerOptions::from_config(host.config());
+    auto opened = open_broker(options, host.loop(), &host.telemetry());
+    if (!opened) throw std::runtime_error("cannot open the broker: " + opened.error().message);
+    std::shared_ptr<Broker> broker = std::move(opened).value();
+    std::weak_ptr<Broker> weak = broker;
+    host.add_readiness_check("broker", [weak]() -> Awaitable<Status> {
+      auto broker = weak.lock();
+      if (!broker) co_return Error{Errc::unavailable, "the broker is closed"};
+      co_return co_await broker->ping();
+    });
+    // Shared objects go before the loop: close() first finishes the writes in progress.
+    return std::shared_ptr<Broker>(broker.get(), [broker](Broker*) mutable {
+      broker->close();
+      broker.reset();
+    });
+  });
+}
+
+}  // namespace stoa::messaging
