@@ -5,11 +5,13 @@
 //     WORKLOAD select: SELECT abalance FROM pgbench_accounts WHERE aid = $1
 //              write:  BEGIN; UPDATE pgbench_accounts ...; SELECT abalance ...;
 //                      INSERT INTO pgbench_history ...; COMMIT  (a transaction per client loop)
-//   prints "transactions=N seconds=S tps=X errors=E"
+//   prints "transactions=N seconds=S tps=X errors=E p99_ms=L" (L: the 99th percentile of one
+//   transaction's latency, as pgbench's per-transaction log gives it for the peer)
 //
 // Clients are coroutines spread round-robin over THREADS event-loop threads; the pool has
 // CLIENTS / THREADS connections per thread, so there is one connection per client as with
 // pgbench -c CLIENTS -j THREADS.
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,9 +19,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "data/sql/sql.h"
 #include "observability/telemetry.h"
@@ -43,6 +47,8 @@ struct Counters {
   std::atomic<std::uint64_t> done{0};
   std::atomic<std::uint64_t> errors{0};
   std::atomic<int> running{0};
+  std::mutex mutex;
+  std::vector<std::uint32_t> latencies_us;  // every client's, merged when it finishes
 };
 
 Awaitable<bool> write_transaction(Database& db, std::int64_t aid, std::int64_t delta) {
@@ -66,8 +72,11 @@ Awaitable<void> client(std::shared_ptr<Database> db, bool write, std::int64_t ac
   std::mt19937_64 random(seed);
   std::uniform_int_distribution<std::int64_t> pick_account(1, accounts);
   std::uniform_int_distribution<std::int64_t> pick_delta(-5000, 5000);
+  std::vector<std::uint32_t> latencies;
+  latencies.reserve(1 << 16);
   bool more = true;
   while (more) {
+    const auto started = Clock::now();
     const std::int64_t aid = pick_account(random);
     bool ok = false;
     if (write) {
@@ -78,7 +87,14 @@ Awaitable<void> client(std::shared_ptr<Database> db, bool write, std::int64_t ac
       ok = rows && rows->size() == 1;
     }
     (ok ? counters.done : counters.errors).fetch_add(1, std::memory_order_relaxed);
-    more = Clock::now() < end;
+    const auto now = Clock::now();
+    latencies.push_back(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - started).count()));
+    more = now < end;
+  }
+  {
+    std::lock_guard lock(counters.mutex);
+    counters.latencies_us.insert(counters.latencies_us.end(), latencies.begin(), latencies.end());
   }
   counters.running.fetch_sub(1);
 }
@@ -134,8 +150,15 @@ int main(int argc, char** argv) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   db->close();
   const auto done = counters.done.load();
-  std::printf("transactions=%llu seconds=%.3f tps=%.1f errors=%llu\n",
+  auto& latencies = counters.latencies_us;
+  double p99_ms = 0;
+  if (!latencies.empty()) {
+    const auto rank = latencies.begin() + static_cast<std::ptrdiff_t>(latencies.size() * 99 / 100);
+    std::nth_element(latencies.begin(), rank, latencies.end());
+    p99_ms = *rank / 1000.0;
+  }
+  std::printf("transactions=%llu seconds=%.3f tps=%.1f errors=%llu p99_ms=%.3f\n",
               static_cast<unsigned long long>(done), elapsed, static_cast<double>(done) / elapsed,
-              static_cast<unsigned long long>(counters.errors.load()));
+              static_cast<unsigned long long>(counters.errors.load()), p99_ms);
   return counters.errors.load() == 0 ? 0 : 1;
 }

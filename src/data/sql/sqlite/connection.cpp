@@ -56,6 +56,13 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectionOptions& op
     Interrupt bound;
     bound.deadline = Clock::now() + options.busy_timeout;
     auto status = connection->exec(pragma, bound);
+    // Two processes opening a new database together both try to switch it to WAL; SQLite
+    // answers one of them SQLITE_BUSY at once, without its busy handler (waiting could
+    // deadlock the lock upgrade). Trying again once the other has switched succeeds.
+    while (!status && Clock::now() < bound.deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      status = connection->exec(pragma, bound);
+    }
     if (!status) {
       return Error{Errc::unavailable, "cannot set up SQLite database " +
                                           quote_for_message(options.path, 200) + " (" + pragma +
