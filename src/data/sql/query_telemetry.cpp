@@ -1,5 +1,8 @@
 #include "data/sql/query_telemetry.h"
 
+#include <atomic>
+#include <functional>
+#include <unordered_map>
 #include <utility>
 
 #include "observability/telemetry.h"
@@ -21,10 +24,57 @@ const char* target_name(Target target) {
   return target == Target::primary ? "primary" : "replica";
 }
 
+// One histogram series per (QueryTelemetry, query name, target, error type). Every statement
+// observes one, so its handle is cached per thread: no lock, no allocation on the hot path.
+struct SeriesKey {
+  std::uint64_t owner;
+  int target;
+  int error;  // -1: none
+  std::string name;
+};
+
+struct SeriesView {
+  std::uint64_t owner;
+  int target;
+  int error;
+  std::string_view name;
+};
+
+struct SeriesHash {
+  using is_transparent = void;
+  std::size_t operator()(const SeriesView& key) const {
+    std::size_t h = std::hash<std::string_view>{}(key.name);
+    h ^= std::hash<std::uint64_t>{}(key.owner * 1000003u +
+                                    static_cast<std::uint64_t>(key.target) * 101u +
+                                    static_cast<std::uint64_t>(key.error + 1)) +
+         0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+  }
+  std::size_t operator()(const SeriesKey& key) const {
+    return (*this)(SeriesView{key.owner, key.target, key.error, key.name});
+  }
+};
+
+struct SeriesEqual {
+  using is_transparent = void;
+  static SeriesView view(const SeriesKey& key) {
+    return SeriesView{key.owner, key.target, key.error, key.name};
+  }
+  static const SeriesView& view(const SeriesView& key) { return key; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    const SeriesView x = view(a);
+    const SeriesView y = view(b);
+    return x.owner == y.owner && x.target == y.target && x.error == y.error && x.name == y.name;
+  }
+};
+
+std::atomic<std::uint64_t> next_id{1};
+
 }  // namespace
 
 QueryTelemetry::QueryTelemetry(obs::Telemetry* telemetry, Dialect dialect)
-    : telemetry_(telemetry), dialect_(dialect) {}
+    : telemetry_(telemetry), dialect_(dialect), id_(next_id.fetch_add(1)) {}
 
 QueryTelemetry::Scope QueryTelemetry::start(std::string_view name, std::string_view sql,
                                             Target target, const TraceContext* parent) {
@@ -77,31 +127,28 @@ QueryTelemetry::Scope::~Scope() {
   }
 }
 
-void QueryTelemetry::observe(const std::string& name, Target target, const Error* error,
+obs::Histogram QueryTelemetry::series(std::string_view name, Target target, const Error* error) {
+  thread_local std::unordered_map<SeriesKey, obs::Histogram, SeriesHash, SeriesEqual> cache;
+  const SeriesView key{id_, static_cast<int>(target),
+                       error == nullptr ? -1 : static_cast<int>(error->code), name};
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  const std::string error_type = error == nullptr ? "" : to_string(error->code);
+  obs::Labels labels{{"db_system_name", to_string(dialect_)},
+                     {"db_query_summary", std::string(name)},
+                     {"stoa_db_target", target_name(target)},
+                     {"error_type", error_type}};
+  // Metrics::histogram is thread-safe and returns the same series for the same labels.
+  obs::Histogram histogram = telemetry_->metrics().histogram(
+      "db_client_operation_duration_seconds",
+      "Duration of database statements, by query name and target.", query_buckets(), labels);
+  cache.emplace(SeriesKey{key.owner, key.target, key.error, std::string(name)}, histogram);
+  return histogram;
+}
+
+void QueryTelemetry::observe(std::string_view name, Target target, const Error* error,
                              double seconds) {
   if (telemetry_ == nullptr) return;
-  const std::string error_type = error == nullptr ? "" : to_string(error->code);
-  std::string key = name;
-  key.append("|").append(target_name(target)).append("|").append(error_type);
-  obs::Histogram histogram;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = histograms_.find(key);
-    if (it == histograms_.end()) {
-      obs::Labels labels{{"db_system_name", to_string(dialect_)},
-                         {"db_query_summary", name},
-                         {"stoa_db_target", target_name(target)},
-                         {"error_type", error_type}};
-      it = histograms_
-               .emplace(key, telemetry_->metrics().histogram(
-                                 "db_client_operation_duration_seconds",
-                                 "Duration of database statements, by query name and target.",
-                                 query_buckets(), labels))
-               .first;
-    }
-    histogram = it->second;
-  }
-  histogram.observe(seconds);
+  series(name, target, error).observe(seconds);
 }
 
 }  // namespace stoa::sql

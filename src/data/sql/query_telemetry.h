@@ -4,9 +4,8 @@
 // error_type} (OpenTelemetry's database conventions; db_query_summary is the Query's name,
 // so cardinality stays bounded) and, under a recording caller's span, a CLIENT span.
 #include <chrono>
-#include <map>
+#include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,12 +46,14 @@ class QueryTelemetry {
               const TraceContext* parent);
 
  private:
-  void observe(const std::string& name, Target target, const Error* error, double seconds);
+  void observe(std::string_view name, Target target, const Error* error, double seconds);
+  obs::Histogram series(std::string_view name, Target target, const Error* error);
 
   obs::Telemetry* telemetry_;
   Dialect dialect_;
-  std::mutex mutex_;
-  std::map<std::string, obs::Histogram, std::less<>> histograms_;  // by name|target|error
+  // Tells this object's series apart in the per-thread cache of histogram handles (an address
+  // could be reused by a later QueryTelemetry; an id is never).
+  std::uint64_t id_;
 };
 
 }  // namespace stoa::sql
