@@ -8,6 +8,7 @@
 #include "messaging/telemetry.h"
 #include "runtime/component.h"
 #include "runtime/config.h"
+#include "runtime/shared_client.h"
 
 namespace stoa::messaging {
 
@@ -111,22 +112,12 @@ Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventL
 }
 
 std::shared_ptr<Broker> broker(ComponentHost& host) {
-  return host.shared<Broker>("broker", [&host]() -> std::shared_ptr<Broker> {
+  // close() finishes the writes in progress before the loop goes.
+  return shared_client<Broker>(host, "broker", [&host]() -> std::shared_ptr<Broker> {
     auto options = BrokerOptions::from_config(host.config());
     auto opened = open_broker(options, host.loop(), &host.telemetry());
     if (!opened) throw std::runtime_error("cannot open the broker: " + opened.error().message);
-    std::shared_ptr<Broker> broker = std::move(opened).value();
-    std::weak_ptr<Broker> weak = broker;
-    host.add_readiness_check("broker", [weak]() -> Awaitable<Status> {
-      auto broker = weak.lock();
-      if (!broker) co_return Error{Errc::unavailable, "the broker is closed"};
-      co_return co_await broker->ping();
-    });
-    // Shared objects go before the loop: close() first finishes the writes in progress.
-    return std::shared_ptr<Broker>(broker.get(), [broker](Broker*) mutable {
-      broker->close();
-      broker.reset();
-    });
+    return std::move(opened).value();
   });
 }
 

@@ -8,6 +8,7 @@
 #include "data/sql/sql.h"
 #include "runtime/component.h"
 #include "runtime/config.h"
+#include "runtime/shared_client.h"
 
 namespace stoa::sql {
 
@@ -84,23 +85,11 @@ Result<std::shared_ptr<Database>> open_database(const DatabaseOptions& options, 
 }
 
 std::shared_ptr<Database> database(ComponentHost& host) {
-  return host.shared<Database>("database", [&host]() -> std::shared_ptr<Database> {
+  return shared_client<Database>(host, "database", [&host]() -> std::shared_ptr<Database> {
     auto options = DatabaseOptions::from_config(host.config());
     auto opened = open_database(options, host.loop(), &host.telemetry());
     if (!opened) throw std::runtime_error("cannot open the database: " + opened.error().message);
-    std::shared_ptr<Database> db = std::move(opened).value();
-    std::weak_ptr<Database> weak = db;
-    host.add_readiness_check("database", [weak]() -> Awaitable<Status> {
-      auto db = weak.lock();
-      if (!db) co_return Error{Errc::unavailable, "the database is closed"};
-      co_return co_await db->ping();
-    });
-    // The process destroys shared objects before the loop; close() first stops background
-    // work (replica checks) that holds the database.
-    return std::shared_ptr<Database>(db.get(), [db](Database*) mutable {
-      db->close();
-      db.reset();
-    });
+    return std::move(opened).value();
   });
 }
 
