@@ -24,13 +24,6 @@ Registry& registry() {
   return instance;
 }
 
-// "amqp://user:secret@host/" -> "amqp://...": a URL may carry a password.
-std::string describe_url(std::string_view url) {
-  const auto colon = url.find("://");
-  if (colon == std::string_view::npos) return quote_for_message(url.substr(0, 16));
-  return quote_for_message(std::string(url.substr(0, colon)) + "://...");
-}
-
 std::int64_t in_range(const Config& config, const char* key, std::int64_t low, std::int64_t high) {
   const auto value = config.integer(key);
   if (value < low || value > high) {
@@ -86,7 +79,7 @@ Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventL
   const auto colon = options.url.find("://");
   if (colon == std::string::npos || colon == 0) {
     return Error{Errc::invalid_argument,
-                 "broker.url " + describe_url(options.url) +
+                 "broker.url " + quote_url_for_message(options.url) +
                      " is not a URL: expected embedded://DIR, amqp://HOST or kafka://HOST"};
   }
   const std::string scheme = options.url.substr(0, colon);
@@ -99,11 +92,11 @@ Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventL
   if (!factory) {
     if (scheme == "amqp" || scheme == "amqps" || scheme == "kafka") {
       return Error{Errc::invalid_argument,
-                   "broker.url " + describe_url(options.url) + ": the " +
+                   "broker.url " + quote_url_for_message(options.url) + ": the " +
                        (scheme == "kafka" ? "Kafka" : "RabbitMQ") +
                        " adapter is not built yet; use embedded://DIR (docs/messaging.md)"};
     }
-    return Error{Errc::invalid_argument, "broker.url " + describe_url(options.url) +
+    return Error{Errc::invalid_argument, "broker.url " + quote_url_for_message(options.url) +
                                              " names no known broker (embedded, amqp, kafka)"};
   }
   auto opened = factory(options, loop, telemetry);

@@ -52,4 +52,10 @@ std::string quote_for_message(std::string_view text, std::size_t max_chars) {
   return out + "\"";
 }
 
+std::string quote_url_for_message(std::string_view url) {
+  const auto colon = url.find("://");
+  if (colon == std::string_view::npos) return quote_for_message(url.substr(0, 16));
+  return quote_for_message(std::string(url.substr(0, colon)) + "://...");
+}
+
 }  // namespace stoa

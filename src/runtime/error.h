@@ -29,6 +29,9 @@ const char* to_string(Errc code);
 // Untrusted text for an error message: in double quotes, cut after `max_chars` ("..."),
 // with control, quote, backslash and non-ASCII bytes written as \xNN.
 std::string quote_for_message(std::string_view text, std::size_t max_chars = 64);
+// A backend URL for an error message: "postgresql://user:secret@host/db" -> "postgresql://...".
+// A URL may carry a password, so only its scheme is shown.
+std::string quote_url_for_message(std::string_view url);
 
 struct Error {
   Errc code = Errc::internal;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "data/objects/sigv4.h"
 #include "runtime/json.h"
 
 namespace stoa::objects::layout {
@@ -21,20 +22,9 @@ constexpr std::string_view kMagic = " STOA-OBJECT-1\n";
 }  // namespace
 
 std::string encode_segment(std::string_view segment) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(segment.size());
-  for (char c : segment) {
-    if (unreserved(c)) {
-      out += c;
-    } else {
-      auto b = static_cast<unsigned char>(c);
-      out += '%';
-      out += digits[b >> 4];
-      out += digits[b & 15];
-    }
-  }
-  return out;
+  // The same escaping as SigV4's canonical URIs: RFC 3986's unreserved bytes stay, the rest
+  // (the slash too) become %XX, so a segment never holds a path separator.
+  return sigv4::uri_encode(segment, /*encode_slash=*/true);
 }
 
 std::optional<std::string> decode_segment(std::string_view encoded) {

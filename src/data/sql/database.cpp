@@ -24,14 +24,6 @@ Registry& registry() {
   return instance;
 }
 
-// "postgresql://user:secret@host/db" -> "postgresql://...": a URL may carry a password, so
-// messages show only its scheme.
-std::string describe_url(std::string_view url) {
-  const auto colon = url.find("://");
-  if (colon == std::string_view::npos) return quote_for_message(url.substr(0, 16));
-  return quote_for_message(std::string(url.substr(0, colon)) + "://...");
-}
-
 }  // namespace
 
 bool register_driver(std::string scheme, DriverFactory factory) {
@@ -63,7 +55,7 @@ Result<std::shared_ptr<Database>> open_database(const DatabaseOptions& options, 
   const auto colon = options.url.find("://");
   if (colon == std::string::npos || colon == 0) {
     return Error{Errc::invalid_argument,
-                 "database.url " + describe_url(options.url) +
+                 "database.url " + quote_url_for_message(options.url) +
                      " is not a URL: expected sqlite://PATH or postgresql://HOST/DB"};
   }
   const std::string scheme = options.url.substr(0, colon);
@@ -72,7 +64,7 @@ Result<std::shared_ptr<Database>> open_database(const DatabaseOptions& options, 
     std::lock_guard lock(registry().mutex);
     auto it = registry().drivers.find(scheme);
     if (it == registry().drivers.end()) {
-      return Error{Errc::invalid_argument, "database.url " + describe_url(options.url) +
+      return Error{Errc::invalid_argument, "database.url " + quote_url_for_message(options.url) +
                                                " names no known database (sqlite, postgresql)"};
     }
     factory = it->second;
