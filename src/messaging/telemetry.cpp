@@ -157,8 +157,7 @@ class InstrumentedConsumer final : public Consumer {
     std::unique_ptr<obs::Span> span;
   };
 
-  // Plain functions, not coroutines: GCC 12 at -O2 misreports the coroutine frame's delete
-  // (-Wmismatched-new-delete) when a frame holds a Span.
+  // Plain functions, not coroutines: they run at a delivery's start and end.
   void begin(Delivery& delivery) {
     instruments_->received(delivery.group);
     TraceContext parent = parent_of(delivery.message.event);

@@ -18,10 +18,6 @@
 #include "runtime/digest.h"
 #include "runtime/hex.h"
 
-// GCC 12 reports a false -Wmismatched-new-delete on some coroutine frames (Asio's awaitable
-// frame allocator); see CMakeLists.txt, which turns it off for the sanitizer builds.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace stoa::objects {
 
 namespace {

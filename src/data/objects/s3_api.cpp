@@ -9,10 +9,6 @@
 #include "runtime/base64.h"
 #include "runtime/digest.h"
 
-// GCC 12 reports a false -Wmismatched-new-delete on some coroutine frames (Asio's awaitable
-// frame allocator); CMakeLists.txt turns it off for the sanitizer builds for the same reason.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace stoa::objects::s3 {
 
 namespace detail {

@@ -19,9 +19,6 @@
 #include "runtime/hex.h"
 #include "runtime/http_client.h"
 
-// See s3_api.cpp.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace stoa::objects {
 
 namespace {

@@ -5,9 +5,6 @@
 #include "data/objects/s3_payload.h"
 #include "data/objects/xml.h"
 
-// See s3_api.cpp.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace stoa::objects::s3 {
 
 using namespace detail;

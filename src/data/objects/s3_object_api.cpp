@@ -7,9 +7,6 @@
 #include "data/objects/xml.h"
 #include "runtime/digest.h"
 
-// See s3_api.cpp.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace stoa::objects::s3 {
 
 using namespace detail;

@@ -24,10 +24,6 @@
 #include "runtime/digest.h"
 #include "runtime/run_before_loop.h"
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's coroutine frames when it inlines
-// them (the sanitizer preset turns the warning off for the same reason, see CMakeLists.txt).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace stoa::sql {
 
 namespace {

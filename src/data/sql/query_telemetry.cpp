@@ -80,7 +80,7 @@ QueryTelemetry::Scope QueryTelemetry::start(std::string_view name, std::string_v
                                             Target target, const TraceContext* parent) {
   Scope scope;
   scope.owner_ = this;
-  scope.name_ = std::string(name);
+  scope.name_ = name;
   scope.target_ = target;
   scope.start_ = std::chrono::steady_clock::now();
   if (telemetry_ != nullptr && parent != nullptr && parent->valid() && parent->recording) {

@@ -34,7 +34,7 @@ class QueryTelemetry {
     friend class QueryTelemetry;
     Scope() = default;
     QueryTelemetry* owner_ = nullptr;
-    std::string name_;
+    std::string_view name_;  // outlives the scope: see start()
     Target target_ = Target::primary;
     std::chrono::steady_clock::time_point start_;
     std::optional<obs::Span> span_;
@@ -42,6 +42,8 @@ class QueryTelemetry {
   };
 
   // `name` and `sql` are the Query's (constants of the program: the SQL text holds no values).
+  // `name` must outlive the Scope (a Query's name is a constant; a caller's own string is
+  // declared before the Scope): it is kept as a view, no copy per statement.
   Scope start(std::string_view name, std::string_view sql, Target target,
               const TraceContext* parent);
 

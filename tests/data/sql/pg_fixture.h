@@ -5,10 +5,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-// GCC 12 at -O2 reports a false -Wmismatched-new-delete on coroutine-lambda frames inlined
-// through std::function (the same false positive CMakeLists.txt turns off under ASan).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

@@ -223,9 +223,14 @@ Awaitable<Result<Rows>> Connection::finish_command(std::string_view name) {
   std::optional<Error> error;
   Rows rows;
   for (;;) {
-    auto next = co_await next_result();
-    if (!next) co_return next.error();
-    PgResult result = std::move(next).value();
+    PgResult result;
+    if (PQisBusy(conn_) == 0) {
+      result = PgResult(PQgetResult(conn_));  // already here: no coroutine to wait in
+    } else {
+      auto next = co_await next_result();
+      if (!next) co_return next.error();
+      result = std::move(next).value();
+    }
     if (!result) break;
     switch (PQresultStatus(result.get())) {
       case PGRES_TUPLES_OK:
@@ -267,6 +272,12 @@ Awaitable<Result<Rows>> Connection::finish_command(std::string_view name) {
   co_return rows;
 }
 
+const std::string* Connection::prepared_statement(Query query) const {
+  auto it = prepared_.find(query.name);
+  if (it == prepared_.end() || it->second.second != query.sql) return nullptr;
+  return &it->second.first;
+}
+
 Awaitable<Result<std::string>> Connection::prepare(Query query) {
   auto it = prepared_.find(query.name);
   if (it != prepared_.end()) {
@@ -290,8 +301,15 @@ Awaitable<Result<Rows>> Connection::execute(Query query, const Params& params,
                                             Clock::time_point deadline) {
   if (broken_) co_return Error{Errc::unavailable, "the PostgreSQL connection is broken"};
   StatementGuard guard(*this, deadline);
-  auto statement = co_await prepare(query);
-  if (!statement) co_return statement.error();
+  // The hot path (prepared already, everything sent at once, the answer awaited) runs no
+  // coroutine but finish_command's wait: each nested coroutine costs a frame and a resume.
+  const std::string* statement = prepared_statement(query);
+  Result<std::string> prepared = std::string();
+  if (statement == nullptr) {
+    prepared = co_await prepare(query);
+    if (!prepared) co_return prepared.error();
+    statement = &*prepared;
+  }
   EncodedParams& encoded = scratch_;  // reused: no allocation per statement once warm
   auto valid = encode_params(params, encoded);
   if (!valid) co_return valid.error();
@@ -300,8 +318,12 @@ Awaitable<Result<Rows>> Connection::execute(Query query, const Params& params,
                           0) == 0) {
     co_return connection_error("sending to PostgreSQL failed");
   }
-  auto flushed = co_await flush();
-  if (!flushed) co_return flushed.error();
+  const int pending = PQflush(conn_);
+  if (pending < 0) co_return connection_error("sending to PostgreSQL failed");
+  if (pending > 0) {
+    auto flushed = co_await flush();
+    if (!flushed) co_return flushed.error();
+  }
   co_return co_await finish_command(query.name);
 }
 
@@ -409,9 +431,14 @@ Awaitable<Result<std::vector<Rows>>> Connection::simple(const std::string& sql,
   std::optional<Error> error;
   std::vector<Rows> results;
   for (;;) {
-    auto next = co_await next_result();
-    if (!next) co_return next.error();
-    PgResult result = std::move(next).value();
+    PgResult result;
+    if (PQisBusy(conn_) == 0) {
+      result = PgResult(PQgetResult(conn_));  // already here: no coroutine to wait in
+    } else {
+      auto next = co_await next_result();
+      if (!next) co_return next.error();
+      result = std::move(next).value();
+    }
     if (!result) break;
     const auto status = PQresultStatus(result.get());
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {

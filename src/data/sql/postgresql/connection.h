@@ -103,6 +103,8 @@ class Connection {
   Awaitable<Result<Rows>> finish_command(std::string_view name);
   // Ensures `query` is prepared here; returns the statement name.
   Awaitable<Result<std::string>> prepare(Query query);
+  // The statement name when `query` is prepared here already, else nullptr.
+  const std::string* prepared_statement(Query query) const;
   Error connection_error(std::string_view what) const;
   static Error reused_name(std::string_view name);
 

@@ -86,12 +86,14 @@ Awaitable<asio::io_context*> current_context() {
   co_return &static_cast<asio::io_context&>(context);
 }
 
-// A connection to `server` from the calling thread's pool: without a second coroutine when
-// an idle one is there (the common case, on every statement).
+std::shared_ptr<Pool> pool_for(Server& server, const asio::any_io_executor& executor) {
+  return server.pool(
+      static_cast<asio::io_context&>(asio::query(executor, asio::execution::context)));
+}
+
+// A connection to `server` from the calling thread's pool.
 Awaitable<Result<Lease>> checkout(Server& server, Clock::time_point deadline) {
-  auto executor = co_await asio::this_coro::executor;
-  auto pool =
-      server.pool(static_cast<asio::io_context&>(asio::query(executor, asio::execution::context)));
+  auto pool = pool_for(server, co_await asio::this_coro::executor);
   if (Lease idle = pool->try_acquire()) co_return idle;
   co_return co_await pool->acquire(deadline);
 }
@@ -330,9 +332,15 @@ class PgDatabase final : public Database, public std::enable_shared_from_this<Pg
 
   Awaitable<Result<Rows>> run_on(Server& server, Query query, const Params& params,
                                  Clock::time_point deadline) {
-    auto lease = co_await checkout(server, deadline);
-    if (!lease) co_return lease.error();
-    co_return co_await (*lease)->execute(query, params, deadline);
+    // An idle connection without checkout()'s coroutine: the common case, on every statement.
+    auto pool = pool_for(server, co_await asio::this_coro::executor);
+    Lease lease = pool->try_acquire();
+    if (!lease) {
+      auto acquired = co_await pool->acquire(deadline);
+      if (!acquired) co_return acquired.error();
+      lease = std::move(acquired).value();
+    }
+    co_return co_await lease->execute(query, params, deadline);
   }
 
   Awaitable<Result<Rows>> route(Query query, const Params& params, const Options& options) {
