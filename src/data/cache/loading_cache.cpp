@@ -40,6 +40,8 @@ namespace {
 constexpr char kValue = 'V';
 constexpr char kNotFound = 'N';
 constexpr std::size_t kHeader = 9;
+// Loads of one flight when writes keep invalidating it (load_and_store).
+constexpr int kMaxLoadAttempts = 3;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<milliseconds>(
@@ -80,7 +82,24 @@ bool unwrap(std::string& stored, Unwrapped& out) {
 struct LoadingCache::State : std::enable_shared_from_this<State> {
   struct Flight {
     std::vector<Waiter> waiters;
+    // invalidate() ran while the load was in flight: what it read may predate the write
+    // that invalidated, so the leader loads again before anyone gets it.
+    bool invalidated = false;
   };
+
+  // Marks the flight for `key`, if any, as invalidated.
+  void invalidate_flight(const std::string& key) {
+    std::lock_guard lock(mutex);
+    auto it = flights.find(key);
+    if (it != flights.end()) it->second.invalidated = true;
+  }
+
+  // Whether the flight was invalidated since the last call; clears the mark.
+  bool take_invalidation(const std::string& key) {
+    std::lock_guard lock(mutex);
+    auto it = flights.find(key);
+    return it != flights.end() && std::exchange(it->second.invalidated, false);
+  }
 
   State(std::shared_ptr<Cache> c, obs::Telemetry* t) : cache(std::move(c)), telemetry(t) {
     if (telemetry != nullptr) {
@@ -142,12 +161,20 @@ struct LoadingCache::State : std::enable_shared_from_this<State> {
 
   Awaitable<LoadResult> load_and_store(const std::string& key, const Loader& loader,
                                        const LoadOptions& options) {
-    loads.fetch_add(1, std::memory_order_relaxed);
     std::optional<LoadResult> loaded;
-    try {
-      loaded.emplace(co_await loader());
-    } catch (const std::exception& e) {
-      loaded.emplace(Error{Errc::internal, std::string("the loader threw: ") + e.what()});
+    // A load invalidated while it ran is run again (a few times at most, under a stream of
+    // writes), so that no caller gets, and the cache never keeps, what predates a write.
+    bool stale = true;
+    for (int attempt = 0; attempt < kMaxLoadAttempts && stale; ++attempt) {
+      (void)take_invalidation(key);
+      loads.fetch_add(1, std::memory_order_relaxed);
+      loaded.reset();
+      try {
+        loaded.emplace(co_await loader());
+      } catch (const std::exception& e) {
+        loaded.emplace(Error{Errc::internal, std::string("the loader threw: ") + e.what()});
+      }
+      stale = take_invalidation(key);
     }
     LoadResult& r = *loaded;
     if (!r.ok()) {
@@ -155,6 +182,7 @@ struct LoadingCache::State : std::enable_shared_from_this<State> {
       loads_error.inc();
       co_return r;
     }
+    if (stale) co_return r;  // still being written: answer, but do not cache
     if (r.value()) {
       loads_ok.inc();
       co_await cache->set(key, wrap(kValue, now_ms() + options.ttl.count(), *r.value()),
@@ -267,6 +295,7 @@ Awaitable<Result<std::optional<std::string>>> LoadingCache::get_or_load(std::str
 }
 
 Awaitable<void> LoadingCache::invalidate(std::string key) {
+  state_->invalidate_flight(key);
   co_await state_->cache->erase(std::move(key));
 }
 

@@ -69,7 +69,10 @@ class LoadingCache {
   // loader may run after this returned (a background refresh): it must own what it uses.
   Awaitable<Result<std::optional<std::string>>> get_or_load(std::string key, Loader loader,
                                                             LoadOptions options = {});
-  // Forgets `key` (after a write to what it caches).
+  // Forgets `key` (after a write to what it caches, once committed). A load of `key` in
+  // flight in this process then does not store what it read, which may predate the write;
+  // across processes sharing Redis, such a load elsewhere can store the old value for up to
+  // its ttl (docs/data-cache.md).
   Awaitable<void> invalidate(std::string key);
 
   LoadingStats stats() const;

@@ -124,6 +124,52 @@ TEST(LoadingCache, ALoaderThatThrowsIsAnError) {
   EXPECT_EQ(r.error().code, Errc::internal);
 }
 
+// A write commits and invalidates while a load that read the old value is in flight: neither
+// the callers nor the cache get the old value (the owner of a profile never reads it back
+// older than their own update).
+TEST(LoadingCache, AnInvalidationDuringALoadLoadsAgain) {
+  auto memory = std::make_shared<MemoryCache>();
+  LoadingCache cache(memory);
+  std::atomic<int> version{1};
+  std::atomic<int> calls{0};
+  // Reads the "database" first, then takes 50 ms to answer: the write lands in between.
+  const Loader loader = [&]() -> Awaitable<LoadResult> {
+    ++calls;
+    const int read = version.load();
+    asio::steady_timer timer(co_await asio::this_coro::executor, 50ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return std::optional<std::string>("v" + std::to_string(read));
+  };
+  asio::io_context io;
+  std::vector<LoadResult> results;
+  for (int i = 0; i < 3; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> Awaitable<void> { results.push_back(co_await cache.get_or_load("p", loader)); },
+        asio::detached);
+  }
+  asio::co_spawn(
+      io,
+      [&]() -> Awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor, 10ms);
+        co_await timer.async_wait(asio::use_awaitable);
+        version = 2;  // the write commits
+        co_await cache.invalidate("p");
+      },
+      asio::detached);
+  io.run();
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value(), "v2");
+  }
+  EXPECT_EQ(calls.load(), 2);
+  const auto again = run(io, [&]() { return cache.get_or_load("p", loader); });
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value(), "v2");
+  EXPECT_EQ(calls.load(), 2);  // stored: a hit
+}
+
 TEST(LoadingCache, HitsDoNotLoad) {
   LoadingCache cache(std::make_shared<MemoryCache>());
   asio::io_context io;
