@@ -3,7 +3,18 @@
 # .cpp that registers them (data/sql/migrations.h), so they ship inside the binary and a
 # service adds migrations without touching CMake.
 function(stoa_embed_migrations out_cpp root)
-  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${root}/*/migrations/*/*.sql)
+  # Any depth (src/services/user/migrations/users/...): every .sql whose folder's parent is
+  # named migrations.
+  file(GLOB_RECURSE candidates CONFIGURE_DEPENDS ${root}/*.sql)
+  set(files "")
+  foreach(file IN LISTS candidates)
+    get_filename_component(dir ${file} DIRECTORY)
+    get_filename_component(parent ${dir} DIRECTORY)
+    get_filename_component(parent_name ${parent} NAME)
+    if(parent_name STREQUAL "migrations")
+      list(APPEND files ${file})
+    endif()
+  endforeach()
   list(SORT files)
   set(schemas "")
   foreach(file IN LISTS files)

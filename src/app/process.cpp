@@ -150,7 +150,6 @@ int Process::run(const std::vector<std::string>& names) {
     }
   }
   try {
-    serve("admin", obs::make_admin_router(impl_->telemetry, impl_->readiness));
     sql::apply_configured_migrations(*this);  // database.migrations_dir, before any component
     for (const auto& info : chosen) {
       auto component = info.make();
@@ -158,6 +157,8 @@ int Process::run(const std::vector<std::string>& names) {
       impl_->components.push_back(std::move(component));
       obs::log(obs::Level::info, info.name, "started");
     }
+    // Last: once /healthz answers, every component is listening.
+    serve("admin", obs::make_admin_router(impl_->telemetry, impl_->readiness));
   } catch (const std::exception& e) {
     obs::log(obs::Level::error, "stoa", "start-up failed", {{"error", e.what()}});
     for (auto& server : impl_->servers) server->close_all();

@@ -53,11 +53,22 @@ StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, st
     s3_port = free_port();
     env["STOA_S3_LISTEN"] = "127.0.0.1:" + std::to_string(s3_port);
   }
+  if (!env.contains("STOA_USER_LISTEN")) {
+    user_port = free_port();
+    env["STOA_USER_LISTEN"] = "127.0.0.1:" + std::to_string(user_port);
+  }
+  // The process's data (objects, the SQLite database) lives in a fresh directory, not in the
+  // test's working directory, unless the test names its own.
+  std::string pattern = (std::filesystem::temp_directory_path() / "stoa-data-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) != nullptr) data_dir = pattern;
   if (!env.contains("STOA_OBJECTS_URL")) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "stoa-objects-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) objects_dir = pattern;
+    objects_dir = data_dir + "/objects";
+    std::error_code ignored;
+    std::filesystem::create_directories(objects_dir, ignored);
     env["STOA_OBJECTS_URL"] = "file://" + objects_dir;
   }
+  if (!env.contains("STOA_DATABASE_URL"))
+    env["STOA_DATABASE_URL"] = "sqlite://" + data_dir + "/stoa.db";
   if (!env.contains("STOA_PROCESS_THREADS")) env["STOA_PROCESS_THREADS"] = "2";
   args.insert(args.begin(), stoa_binary());
   args.insert(args.begin(), launcher.begin(), launcher.end());
@@ -67,7 +78,7 @@ StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, st
 StoaProcess::~StoaProcess() {
   child_.reset();
   std::error_code ignored;
-  if (!objects_dir.empty()) std::filesystem::remove_all(objects_dir, ignored);
+  if (!data_dir.empty()) std::filesystem::remove_all(data_dir, ignored);
 }
 
 bool StoaProcess::wait_ready(std::chrono::milliseconds timeout) {

@@ -23,7 +23,7 @@ class StoaProcess {
   // {"/usr/bin/prlimit", "--nofile=64"}).
   StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {},
               std::vector<std::string> launcher = {});
-  ~StoaProcess();  // stops the process, then removes objects_dir when it made it
+  ~StoaProcess();  // stops the process, then removes data_dir
   StoaProcess(const StoaProcess&) = delete;
   StoaProcess& operator=(const StoaProcess&) = delete;
 
@@ -38,7 +38,11 @@ class StoaProcess {
   std::uint16_t admin_port = 0;
   std::uint16_t gateway_port = 0;
   std::uint16_t s3_port = 0;  // the objects component's S3 endpoint, unless env sets STOA_S3_LISTEN
-  std::string objects_dir;    // a fresh temporary object store, unless env sets STOA_OBJECTS_URL
+  std::uint16_t user_port = 0;  // the user service, unless env sets STOA_USER_LISTEN
+  // A fresh temporary directory, removed with the process: the object store (objects_dir,
+  // unless env sets STOA_OBJECTS_URL) and the SQLite database (unless STOA_DATABASE_URL).
+  std::string data_dir;
+  std::string objects_dir;
 
  private:
   std::unique_ptr<ChildProcess> child_;  // killed if still running when the test ends
