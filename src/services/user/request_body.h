@@ -1,0 +1,37 @@
+#pragma once
+// Reading a JSON request body the way every user-service route does: an object whose fields
+// are all known to the route, each of the expected type and within bounds. Everything wrong
+// is Errc::invalid_argument with a message naming the field, answered as 400.
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "runtime/error.h"
+#include "runtime/http_types.h"
+
+namespace stoa::user {
+
+// The body as a JSON object (at most 32 levels deep) holding only `allowed` fields.
+Result<boost::json::object> json_object(const http::Request& request,
+                                        std::initializer_list<std::string_view> allowed);
+
+struct TextRule {
+  bool required = true;
+  std::size_t min_chars = 0;  // code points
+  std::size_t max_chars = 0;  // code points; 0: no bound beyond max_bytes
+  std::size_t max_bytes = 4096;
+  bool single_line = true;  // no control characters at all (else tabs and newlines pass)
+};
+
+// The field as text, or nullopt when absent and not required.
+Result<std::optional<std::string>> text_field(const boost::json::object& body,
+                                              std::string_view name, const TextRule& rule);
+
+// Code points in valid UTF-8.
+std::size_t count_chars(std::string_view utf8);
+
+}  // namespace stoa::user
