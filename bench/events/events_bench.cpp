@@ -22,6 +22,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "messaging/broker.h"
 #include "runtime/event_loop.h"
@@ -107,7 +109,15 @@ int main(int argc, char** argv) {
 
   auto& io = loop.context(0);
   auto declare = [&]() -> Awaitable<void> {
+    // A network broker connects in the background: wait (up to 30 s) until it answers.
+    for (int i = 0; i < 300; ++i) {
+      auto up = co_await broker->ping();
+      if (up) break;
+      boost::asio::steady_timer pause(io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(boost::asio::use_awaitable);
+    }
     auto status = co_await broker->declare_group(group);
+    if (!status) std::cerr << "declare_group: " << status.error().message << "\n";
     declared.set_value(status.ok());
   };
   boost::asio::co_spawn(io, std::move(declare), boost::asio::detached);

@@ -143,7 +143,7 @@ class Broker {
   virtual void close() = 0;
 };
 
-// Picks the adapter by the URL's scheme: embedded:// (built), amqp:// and kafka:// (not
+// Picks the adapter by the URL's scheme: embedded://, amqp:// (RabbitMQ) and kafka:// (not
 // built yet: Errc::invalid_argument saying so).
 Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventLoop& loop,
                                             obs::Telemetry* telemetry);

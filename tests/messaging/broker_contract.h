@@ -1,7 +1,8 @@
 #pragma once
 // The broker contract: one suite of behaviour every adapter must show (embedded here;
 // RabbitMQ in a *_rmqtest.cpp and Kafka in a *_kafkatest.cpp later). Include this header in
-// exactly one test file of a test binary and instantiate it with that backend's factory:
+// exactly one test file of a test binary and instantiate it with that backend's factory
+// (rabbitmq_broker_rmqtest.cpp shows a backend that needs a server):
 //
 //   INSTANTIATE_TEST_SUITE_P(Embedded, BrokerContract,
 //                            ::testing::Values(BrokerBackend{"embedded", open_fn}),
@@ -30,6 +31,7 @@
 #include "messaging/broker.h"
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
+#include "support/child_process.h"
 
 namespace stoa::messaging::test {
 
@@ -42,6 +44,9 @@ struct BrokerBackend {
   // same durable state.
   std::function<Result<std::shared_ptr<Broker>>(const BrokerOptions&, const std::string& scratch)>
       open;
+  // For a backend that needs a server: "" when it is there, otherwise why not (the test then
+  // skips, or fails when every tier must run: STOA_TEST_REQUIRE_ALL).
+  std::function<std::string()> missing = [] { return std::string(); };
 };
 
 // Test names show the backend, not the object's bytes.
@@ -67,6 +72,13 @@ class BrokerContract : public ::testing::TestWithParam<BrokerBackend> {
     loop_.stop();
     thread_.join();
     std::filesystem::remove_all(scratch_);
+  }
+
+  void SetUp() override {
+    const std::string why = GetParam().missing();
+    if (why.empty()) return;
+    if (::stoa::test::require_all_tiers()) FAIL() << why;
+    GTEST_SKIP() << why;
   }
 
   Broker& open() {

@@ -26,14 +26,12 @@ TEST(EmbeddedBroker, UrlNamesTheDirectory) {
 TEST(EmbeddedBroker, OtherSchemesAreRefusedClearly) {
   EventLoop loop(1);
   BrokerOptions options;
-  options.url = "amqp://guest:secret@127.0.0.1:5672/";
-  auto amqp = open_broker(options, loop, nullptr);
-  ASSERT_FALSE(amqp);
-  EXPECT_EQ(amqp.error().code, Errc::invalid_argument);
-  EXPECT_NE(amqp.error().message.find("not built yet"), std::string::npos);
-  EXPECT_EQ(amqp.error().message.find("secret"), std::string::npos) << "a password leaked";
-  options.url = "kafka://127.0.0.1:9092";
-  EXPECT_NE(open_broker(options, loop, nullptr).error().message.find("Kafka"), std::string::npos);
+  options.url = "kafka://user:secret@127.0.0.1:9092";
+  auto kafka = open_broker(options, loop, nullptr);
+  ASSERT_FALSE(kafka);
+  EXPECT_EQ(kafka.error().code, Errc::invalid_argument);
+  EXPECT_NE(kafka.error().message.find("not built yet"), std::string::npos);
+  EXPECT_EQ(kafka.error().message.find("secret"), std::string::npos) << "a password leaked";
   options.url = "carrier-pigeon://coop";
   EXPECT_EQ(open_broker(options, loop, nullptr).error().code, Errc::invalid_argument);
 }

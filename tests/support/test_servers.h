@@ -1,5 +1,5 @@
 #pragma once
-// The servers of the integration tiers (*_pgtest, *_redistest): `./dev test` starts them
+// The servers of the integration tiers (*_pgtest, *_redistest, *_rmqtest): `./dev test` starts them
 // on loopback with scripts/test-servers and exports their addresses as STOA_TEST_* variables.
 #include <string>
 #include <string_view>
@@ -15,7 +15,8 @@ namespace stoa::test {
 std::string server_url(const char* name);
 
 // Takes a server away or brings it back in the middle of a test: scripts/test-servers ctl.
-// `server` is redis, pg-primary or pg-replica; `action` stop, kill or start. True on success.
+// `server` is redis, pg-primary, pg-replica or rabbitmq; `action` stop, kill or start. True on
+// success.
 bool control_server(std::string_view server, std::string_view action);
 
 }  // namespace stoa::test

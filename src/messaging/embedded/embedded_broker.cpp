@@ -17,6 +17,7 @@
 
 #include "messaging/adapter.h"
 #include "messaging/cloudevents.h"
+#include "messaging/completion.h"
 #include "messaging/embedded/log_writer.h"
 #include "messaging/embedded/records.h"
 #include "observability/json_text.h"
@@ -498,43 +499,6 @@ Status check_name(std::string_view what, std::string_view name) {
     }
   }
   return Ok{};
-}
-
-// Runs `submit(complete)` and waits until `complete(Status)` is called, from any thread
-// (the log writer's); the caller resumes on its own executor. The completion cancels a
-// timer the caller waits on, the same wake-up that receive() uses.
-using Submit = std::function<void(std::function<void(Status)> complete)>;
-
-struct Completion {
-  std::mutex mutex;
-  bool done = false;
-  Status status = Ok{};
-  std::shared_ptr<Timer> timer;
-};
-
-Awaitable<Status> await_completion(Submit submit) {
-  auto executor = co_await asio::this_coro::executor;
-  auto completion = std::make_shared<Completion>();
-  completion->timer = std::make_shared<Timer>(executor, Timer::time_point::max());
-  std::function<void(Status)> complete = [completion](Status status) {
-    {
-      std::lock_guard lock(completion->mutex);
-      completion->done = true;
-      completion->status = std::move(status);
-    }
-    auto timer = completion->timer;
-    asio::post(timer->get_executor(), [timer] { timer->cancel(); });
-  };
-  submit(std::move(complete));
-  for (;;) {
-    {
-      std::lock_guard lock(completion->mutex);
-      if (completion->done) co_return completion->status;
-    }
-    // The cancel is posted to this executor, so it cannot run before this wait starts.
-    auto token = asio::as_tuple(asio::use_awaitable);
-    co_await completion->timer->async_wait(token);
-  }
 }
 
 class EmbeddedBroker final : public Broker {
