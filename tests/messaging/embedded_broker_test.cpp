@@ -32,8 +32,9 @@ TEST(EmbeddedBroker, OtherSchemesAreRefusedClearly) {
   EXPECT_EQ(amqp.error().code, Errc::invalid_argument);
   EXPECT_NE(amqp.error().message.find("not built yet"), std::string::npos);
   EXPECT_EQ(amqp.error().message.find("secret"), std::string::npos) << "a password leaked";
-  options.url = "kafka://127.0.0.1:9092";
-  EXPECT_NE(open_broker(options, loop, nullptr).error().message.find("Kafka"), std::string::npos);
+  options.url = "kafka://";  // the Kafka adapter is built: a bad URL is its error
+  EXPECT_NE(open_broker(options, loop, nullptr).error().message.find("kafka://HOST:PORT"),
+            std::string::npos);
   options.url = "carrier-pigeon://coop";
   EXPECT_EQ(open_broker(options, loop, nullptr).error().code, Errc::invalid_argument);
 }
