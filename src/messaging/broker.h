@@ -143,8 +143,8 @@ class Broker {
   virtual void close() = 0;
 };
 
-// Picks the adapter by the URL's scheme: embedded:// (built), amqp:// and kafka:// (not
-// built yet: Errc::invalid_argument saying so).
+// Picks the adapter by the URL's scheme: embedded://, kafka:// (built), amqp:// (not built
+// yet: Errc::invalid_argument saying so).
 Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventLoop& loop,
                                             obs::Telemetry* telemetry);
 
