@@ -90,12 +90,6 @@ Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventL
     if (it != registry().adapters.end()) factory = it->second;
   }
   if (!factory) {
-    if (scheme == "kafka") {
-      return Error{Errc::invalid_argument,
-                   "broker.url " + quote_url_for_message(options.url) +
-                       ": the Kafka adapter is not built yet; use embedded://DIR or amqp://… "
-                       "(docs/messaging.md)"};
-    }
     return Error{Errc::invalid_argument, "broker.url " + quote_url_for_message(options.url) +
                                              " names no known broker (embedded, amqp, kafka)"};
   }

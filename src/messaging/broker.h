@@ -143,8 +143,8 @@ class Broker {
   virtual void close() = 0;
 };
 
-// Picks the adapter by the URL's scheme: embedded://, amqp:// (RabbitMQ) and kafka:// (not
-// built yet: Errc::invalid_argument saying so).
+// Picks the adapter by the URL's scheme: embedded://, amqp:// (RabbitMQ) or kafka:// (Kafka);
+// Errc::invalid_argument for any other.
 Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventLoop& loop,
                                             obs::Telemetry* telemetry);
 

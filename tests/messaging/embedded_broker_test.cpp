@@ -26,12 +26,9 @@ TEST(EmbeddedBroker, UrlNamesTheDirectory) {
 TEST(EmbeddedBroker, OtherSchemesAreRefusedClearly) {
   EventLoop loop(1);
   BrokerOptions options;
-  options.url = "kafka://user:secret@127.0.0.1:9092";
-  auto kafka = open_broker(options, loop, nullptr);
-  ASSERT_FALSE(kafka);
-  EXPECT_EQ(kafka.error().code, Errc::invalid_argument);
-  EXPECT_NE(kafka.error().message.find("not built yet"), std::string::npos);
-  EXPECT_EQ(kafka.error().message.find("secret"), std::string::npos) << "a password leaked";
+  options.url = "kafka://";  // the Kafka adapter is built: a bad URL is its error
+  EXPECT_NE(open_broker(options, loop, nullptr).error().message.find("kafka://HOST:PORT"),
+            std::string::npos);
   options.url = "carrier-pigeon://coop";
   EXPECT_EQ(open_broker(options, loop, nullptr).error().code, Errc::invalid_argument);
 }
