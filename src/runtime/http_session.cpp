@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -28,6 +29,15 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// What a streamed route's handler left unread is drained up to this many bytes, so that the
+// connection can serve another request; a longer rest is not worth reading: it closes.
+constexpr std::uint64_t kDrainBytes = 256 * 1024;
+// Before closing a connection whose client may still be sending (an unread body), the server
+// reads and drops its input for a moment, so that the client gets the response instead of a
+// reset (closing a socket with unread input sends RST, which can discard the response).
+constexpr std::uint64_t kLingerBytes = 4 * 1024 * 1024;
+constexpr auto kLingerTime = 2s;
 
 // RFC 9110 Date, formatted once a second per thread.
 const std::string& http_date() {
@@ -59,6 +69,15 @@ bool acceptable_request_id(std::string_view id) {
 bool is_parse_error(const boost::system::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+}
+
+bool expects_continue(const Request& request) {
+  auto expect = request.headers.get("Expect");
+  return expect && iequals(*expect, "100-continue");
+}
+
+std::string too_large_detail(std::uint64_t limit) {
+  return "The request body exceeds " + std::to_string(limit) + " bytes.";
 }
 
 template <class Stream>
@@ -165,19 +184,20 @@ class SessionImpl final : public Session {
                              : random_hex_id();
 
     Router::Match match = shared_->router->match(request.method, request.path);
-    std::size_t body_limit = limits().max_body_bytes;
-    if (match.outcome == Router::Outcome::found && match.route->options.max_body_bytes != 0) {
-      body_limit = match.route->options.max_body_bytes;
-    }
+    const Route* route = match.outcome == Router::Outcome::found ? match.route : nullptr;
+    std::uint64_t body_limit = limits().max_body_bytes;
+    if (route && route->options.max_body_bytes != 0) body_limit = route->options.max_body_bytes;
     if (auto length = parser.content_length(); length && *length > body_limit) {
-      co_await reject(413, "The request body exceeds " + std::to_string(body_limit) + " bytes.");
+      co_await reject_too_large(request, route, body_limit);
       co_return false;
+    }
+    if (route && route->options.stream_body) {
+      co_return co_await serve_streamed(request, match, parser, body_limit);
     }
 
     if (!parser.is_done()) {
       parser.body_limit(body_limit);
-      if (auto expect = request.headers.get("Expect"); expect && iequals(*expect, "100-continue")) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      if (expects_continue(request)) {
         lowest().expires_after(limits().write_timeout);
         auto [ec, n] = co_await asio::async_write(
             stream_, asio::buffer(kContinue.data(), kContinue.size()), use_tuple);
@@ -187,8 +207,7 @@ class SessionImpl final : public Session {
       auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, parser, use_tuple);
       if (ec) {
         if (ec == bhttp::error::body_limit) {
-          co_await reject(413,
-                          "The request body exceeds " + std::to_string(body_limit) + " bytes.");
+          co_await reject_too_large(request, route, body_limit);
         } else if (is_parse_error(ec)) {
           co_await reject(400, "Malformed request body: " + ec.message() + ".");
         }
@@ -200,6 +219,24 @@ class SessionImpl final : public Session {
 
     Response response = co_await dispatch(request, match);
     keep_alive = keep_alive && !shared_->shutting_down.load(std::memory_order_relaxed);
+    bool ok = co_await write(request, std::move(response), keep_alive);
+    co_return ok&& keep_alive;
+  }
+
+  // A route that reads its body as it goes: the handler runs right after the head, with a
+  // RequestBody over this connection. Afterwards a short unread rest is drained; otherwise
+  // the response says Connection: close.
+  asio::awaitable<bool> serve_streamed(Request& request, Router::Match& match,
+                                       bhttp::request_parser<bhttp::string_body>& head,
+                                       std::uint64_t limit) {
+    bool keep_alive = head.keep_alive();
+    StreamedBody body(*this, std::move(head), limit, expects_continue(request));
+    request.body_stream = &body;
+    Response response = co_await dispatch(request, match);
+    request.body_stream = nullptr;
+    bool reusable = co_await body.finish();
+    if (!reusable) unread_input_ = true;
+    keep_alive = keep_alive && reusable && !shared_->shutting_down.load(std::memory_order_relaxed);
     bool ok = co_await write(request, std::move(response), keep_alive);
     co_return ok&& keep_alive;
   }
@@ -258,6 +295,27 @@ class SessionImpl final : public Session {
                                           std::chrono::steady_clock::now() - request.received_at);
     }
     co_return ok;
+  }
+
+  // Refuses a body over the route's limit, in the route's own format when it has one. The
+  // client may be sending the body regardless: the close lingers (see kLingerBytes).
+  asio::awaitable<void> reject_too_large(const Request& request, const Route* route,
+                                         std::uint64_t limit) {
+    unread_input_ = true;
+    if (!route || !route->options.too_large) {
+      co_await reject(413, too_large_detail(limit));
+      co_return;
+    }
+    if (shared_->observer) shared_->observer->request_rejected(413, too_large_detail(limit));
+    Response refusal = route->options.too_large(request, limit);
+    ResponseHead head{.status = refusal.status,
+                      .headers = &refusal.headers,
+                      .date = http_date(),
+                      .request_id = request.request_id,
+                      .keep_alive = false,
+                      .request_version = request.version,
+                      .content_length = refusal.body.size()};
+    co_await send(head, refusal.body);
   }
 
   // Refuses a request that could not be read: a problem document, then the connection closes.
@@ -321,9 +379,115 @@ class SessionImpl final : public Session {
       co_await stream_.async_shutdown(use_tuple);
     } else {
       lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      if (unread_input_) co_await discard_input();
     }
     lowest().socket().close(ignored);
   }
+
+  // Reads and drops what the client still sends, until it closes or a bound is reached.
+  asio::awaitable<void> discard_input() {
+    std::unique_ptr<char[]> scratch(new char[64 * 1024]);
+    std::uint64_t dropped = buffer_.size();
+    buffer_.consume(buffer_.size());
+    lowest().expires_after(kLingerTime);  // one deadline for the whole wait
+    while (dropped < kLingerBytes) {
+      auto [ec, n] =
+          co_await stream_.async_read_some(asio::buffer(scratch.get(), 64 * 1024), use_tuple);
+      if (ec) break;
+      dropped += n;
+    }
+  }
+
+  // The body of a streamed route, read from the connection only as the handler asks for it.
+  // Beast's parser moves from the head's string body to a buffer body, which parses straight
+  // into the handler's buffer; the session's read buffer stays bounded (one socket read).
+  class StreamedBody final : public RequestBody {
+   public:
+    StreamedBody(SessionImpl& session, bhttp::request_parser<bhttp::string_body>&& head,
+                 std::uint64_t limit, bool expect_continue)
+        : session_(session),
+          parser_(std::move(head)),
+          declared_(parser_.content_length()
+                        ? std::optional<std::uint64_t>(*parser_.content_length())
+                        : std::nullopt),
+          limit_(limit),
+          expect_continue_(expect_continue) {
+      parser_.body_limit(limit);
+    }
+
+    std::optional<std::uint64_t> declared_length() const override { return declared_; }
+    std::uint64_t limit() const override { return limit_; }
+
+    asio::awaitable<Result<std::size_t>> read(std::span<char> out) override {
+      if (failed_) co_return *failed_;
+      if (parser_.is_done() || out.empty()) co_return std::size_t{0};
+      if (expect_continue_ && !continue_sent_) {
+        continue_sent_ = true;
+        session_.lowest().expires_after(session_.limits().write_timeout);
+        auto [ec, n] = co_await asio::async_write(
+            session_.stream_, asio::buffer(kContinue.data(), kContinue.size()), use_tuple);
+        if (ec) co_return fail(Errc::io, "cannot send 100 Continue: " + ec.message());
+      }
+      for (;;) {
+        auto& body = parser_.get().body();
+        body.data = out.data();
+        body.size = out.size();
+        body.more = true;
+        // Per read, not for the whole body: a large upload may take long, a stalled one not.
+        session_.lowest().expires_after(session_.limits().body_timeout);
+        auto [ec, n] =
+            co_await bhttp::async_read_some(session_.stream_, session_.buffer_, parser_, use_tuple);
+        std::size_t got = out.size() - parser_.get().body().size;
+        if (ec && ec != bhttp::error::need_buffer) co_return fail(ec);
+        consumed_ += got;
+        if (got > 0 || parser_.is_done()) co_return got;
+      }
+    }
+
+    // After the handler: whether the connection can serve another request (the body was read
+    // to its end, or its short rest now is).
+    asio::awaitable<bool> finish() {
+      if (failed_) co_return false;
+      if (parser_.is_done()) co_return true;
+      // 100 Continue never sent: the client may hold the body back, or send it anyway.
+      if (expect_continue_ && !continue_sent_) co_return false;
+      if (declared_ && *declared_ - consumed_ > kDrainBytes) co_return false;
+      std::unique_ptr<char[]> scratch(new char[16 * 1024]);
+      std::uint64_t drained = 0;
+      while (drained <= kDrainBytes) {
+        Result<std::size_t> n = co_await read(std::span<char>(scratch.get(), 16 * 1024));
+        if (!n) co_return false;
+        if (*n == 0) co_return true;
+        drained += *n;
+      }
+      co_return false;
+    }
+
+   private:
+    Error fail(Errc code, std::string message) {
+      failed_ = Error{code, std::move(message)};
+      return *failed_;
+    }
+    Error fail(const boost::system::error_code& ec) {
+      if (ec == bhttp::error::body_limit) return fail(Errc::too_large, too_large_detail(limit_));
+      if (ec == beast::error::timeout) {
+        return fail(Errc::timeout, "the client sent no body bytes for " +
+                                       std::to_string(session_.limits().body_timeout.count()) +
+                                       " ms");
+      }
+      if (is_parse_error(ec)) return fail(Errc::protocol, "malformed body: " + ec.message());
+      return fail(Errc::io, "the connection ended inside the body: " + ec.message());
+    }
+
+    SessionImpl& session_;
+    bhttp::request_parser<bhttp::buffer_body> parser_;
+    std::optional<std::uint64_t> declared_;
+    std::uint64_t limit_;
+    bool expect_continue_;
+    bool continue_sent_ = false;
+    std::uint64_t consumed_ = 0;
+    std::optional<Error> failed_;
+  };
 
   std::shared_ptr<SessionShared> shared_;
   Stream stream_;
@@ -332,6 +496,7 @@ class SessionImpl final : public Session {
   beast::flat_buffer buffer_;
   std::string head_buffer_;  // reused for every response head
   bool idle_ = false;
+  bool unread_input_ = false;  // the client may still be sending: linger before closing
 };
 
 template <class Stream>

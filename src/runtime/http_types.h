@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/async.h"
+#include "runtime/error.h"
 #include "runtime/trace_context.h"
 
 namespace stoa::http {
@@ -36,6 +37,25 @@ class Headers {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// A request body the handler pulls as it goes (routes with RouteOptions::stream_body), so that
+// an upload of any size passes through a bounded buffer. The connection is read only when
+// read() is called: a handler that consumes slower than the client sends slows the client
+// down (TCP backpressure). `Expect: 100-continue` is answered on the first read, so a handler
+// that refuses the request before reading spares the client sending the body.
+class RequestBody {
+ public:
+  virtual ~RequestBody() = default;
+  // Up to out.size() bytes of the body; 0 at its end. Errors: too_large (a chunked body passed
+  // limit()), timeout (the client sent nothing for [http] body_timeout), protocol (malformed
+  // chunked framing), io (the connection broke). After an error the body is unusable and the
+  // connection closes after the response.
+  virtual Awaitable<Result<std::size_t>> read(std::span<char> out) = 0;
+  // The Content-Length when the client declared one (a chunked body has none). The server
+  // has already refused a declared length over limit() with 413.
+  virtual std::optional<std::uint64_t> declared_length() const = 0;
+  virtual std::uint64_t limit() const = 0;
+};
+
 struct Request {
   std::string method;  // as sent: "GET", "POST", ...
   std::string target;  // the raw request-target
@@ -43,7 +63,9 @@ struct Request {
   std::string query;   // target after '?', without it
   unsigned version = 11;
   Headers headers;
-  std::string body;
+  std::string body;  // empty on streamed routes: read body_stream instead
+  // Streamed routes only: the body, valid until the handler returns.
+  RequestBody* body_stream = nullptr;
 
   // Filled by the server and router.
   std::vector<std::pair<std::string, std::string>> params;  // path template parameters, decoded

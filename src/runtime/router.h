@@ -4,6 +4,7 @@
 // HEAD falls back to GET (body dropped by the server); OPTIONS answers with Allow; a path
 // that exists under other methods gets 405 with Allow.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,7 +19,13 @@ namespace stoa::http {
 using Handler = std::function<Awaitable<Response>(Request&)>;
 
 struct RouteOptions {
-  std::size_t max_body_bytes = 0;  // 0: the server's default limit
+  std::uint64_t max_body_bytes = 0;  // 0: the server's default limit
+  // The handler reads the body from Request::body_stream as it needs it, instead of the
+  // server reading it whole into Request::body first (large uploads).
+  bool stream_body = false;
+  // Builds the refusal of a body over the limit (default: a 413 problem document), so that an
+  // API with its own error format (S3 XML) keeps it. Called with the limit in bytes.
+  std::function<Response(const Request&, std::uint64_t limit)> too_large{};
 };
 
 struct Route {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -89,6 +90,37 @@ std::optional<std::string> RawConnection::read_until_closed(std::chrono::millise
     long n = read_some(fd_, data, deadline);
     if (n == 0) return data;
     if (n < 0) return std::nullopt;
+  }
+}
+
+std::string RawConnection::read_head(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    auto end = pending_.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::string head = pending_.substr(0, end + 4);
+      pending_.erase(0, end + 4);
+      return head;
+    }
+    if (read_some(fd_, pending_, deadline) <= 0) return "";
+  }
+}
+
+bool RawConnection::read_stream(std::uint64_t length,
+                                const std::function<void(std::string_view)>& sink,
+                                std::chrono::milliseconds idle_timeout) {
+  std::string data = std::move(pending_);
+  pending_.clear();
+  for (;;) {
+    std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), length));
+    sink(std::string_view(data.data(), take));
+    length -= take;
+    if (length == 0) {
+      pending_ = data.substr(take);
+      return true;
+    }
+    data.clear();
+    if (read_some(fd_, data, Clock::now() + idle_timeout) <= 0) return false;
   }
 }
 

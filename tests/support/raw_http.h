@@ -3,6 +3,7 @@
 // never would: malformed request lines, huge headers, one byte a second.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,13 @@ class RawConnection {
   std::string read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // Reads until the peer closes; nullopt when it did not close within `timeout`.
   std::optional<std::string> read_until_closed(std::chrono::milliseconds timeout);
+  // For bodies too large to hold: reads a response head (through the blank line), leaving
+  // what follows for read_stream; "" when none came within the timeout.
+  std::string read_head(std::chrono::milliseconds timeout);
+  // Hands the next `length` bytes to `sink` as they arrive, keeping none. False when the
+  // connection ended first or nothing came for `idle_timeout`.
+  bool read_stream(std::uint64_t length, const std::function<void(std::string_view)>& sink,
+                   std::chrono::milliseconds idle_timeout);
   void shutdown_write();
 
  private:

@@ -103,4 +103,8 @@ std::string StoaProcess::log() const {
   return child_->output();
 }
 
+int StoaProcess::pid() const {
+  return child_->pid();
+}
+
 }  // namespace stoa::test

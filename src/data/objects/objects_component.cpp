@@ -55,14 +55,26 @@ class ObjectsComponent final : public Component {
     shared_object_store(host);
 
     s3::ApiOptions options{.credentials = *credentials,
-                           .min_part_bytes = config.bytes("s3.min_part_bytes")};
+                           .min_part_bytes = config.bytes("s3.min_part_bytes"),
+                           .max_object_bytes = config.bytes("s3.max_body_bytes")};
     auto api = std::make_shared<s3::S3Api>(store, options);
     auto router = std::make_shared<http::Router>();
-    http::RouteOptions route{.max_body_bytes = config.bytes("s3.max_body_bytes")};
+    // A body over a limit is refused in S3's format, which SDKs understand, not as a problem
+    // document.
+    auto too_large = [](const http::Request& request, std::uint64_t limit) {
+      return s3::error_response(s3::entity_too_large(limit), request.path, request.request_id,
+                                request.method == "HEAD");
+    };
+    // PUT bodies (objects, parts) stream to disk as they arrive, so they may be large; the
+    // other operations' bodies are small XML documents, read whole.
+    http::RouteOptions put{.max_body_bytes = s3::route_body_limit(options.max_object_bytes),
+                           .stream_body = true,
+                           .too_large = too_large};
+    http::RouteOptions other{.max_body_bytes = s3::kMaxXmlBodyBytes, .too_large = too_large};
     for (std::string method : {"GET", "PUT", "POST", "DELETE"}) {
       router->add(
           method, "/{path...}", [api](http::Request& request) { return api->handle(request); },
-          route);
+          method == "PUT" ? put : other);
     }
     http::Server& server = host.serve("s3", std::move(router));
 

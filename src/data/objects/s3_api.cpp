@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "data/objects/file_layout.h"
+#include "data/objects/s3_payload.h"
 #include "data/objects/sigv4.h"
 #include "data/objects/xml.h"
 #include "runtime/base64.h"
@@ -83,6 +84,18 @@ std::variant<PutOptions, S3Error> put_options(const http::Request& request) {
   return options;
 }
 
+std::optional<S3Error> check_declared_size(const http::Request& request, std::uint64_t max) {
+  auto declared = request.headers.get("x-amz-decoded-content-length");
+  if (!declared) declared = request.headers.get("Content-Length");
+  if (!declared) return std::nullopt;  // chunked: the stream's limit applies as it comes
+  std::uint64_t size = 0;
+  auto [p, ec] = std::from_chars(declared->data(), declared->data() + declared->size(), size);
+  if (ec == std::errc::result_out_of_range || (ec == std::errc() && size > max)) {
+    return entity_too_large(max);
+  }
+  return std::nullopt;  // a malformed length is the payload reader's to refuse
+}
+
 std::optional<S3Error> check_key(const std::string& key) {
   auto too_long = [] { return S3Error{400, "KeyTooLongError", "Your key is too long."}; };
   if (auto s = validate_key(key); !s) {
@@ -138,6 +151,11 @@ std::string url_encode_if(bool encode, const std::string& text) {
 }
 
 }  // namespace
+
+std::uint64_t route_body_limit(std::uint64_t max_object_bytes) {
+  // aws-chunked costs about 90 bytes per chunk (64 KiB or more): 1/512 covers it well.
+  return max_object_bytes + max_object_bytes / 512 + 64 * 1024;
+}
 
 S3Api::S3Api(std::shared_ptr<FileStore> store, ApiOptions options)
     : store_(std::move(store)), options_(std::move(options)) {}
@@ -206,7 +224,17 @@ Awaitable<S3Api::Reply> S3Api::dispatch(Call& call) {
     if (call.has(name)) co_return not_implemented(std::string("The ?") + name + " subresource");
   }
   if (call.key.empty()) {
-    if (method == "PUT") co_return create_bucket(call);
+    if (method == "PUT") {
+      // PUT routes stream their body: CreateBucketConfiguration is read here, bounded.
+      Failure failure = std::make_shared<std::optional<S3Error>>();
+      auto source = request_body(call.request, failure);
+      Result<std::string> body = co_await read_all(*source, 64 * 1024);
+      if (!body) {
+        if (*failure) co_return **failure;
+        co_return malformed_xml("the body is too large");
+      }
+      co_return create_bucket(call, *body);
+    }
     if (method == "HEAD") co_return head_bucket(call);
     if (method == "DELETE") co_return delete_bucket(call);
     if (method == "POST" && call.has("delete")) co_return co_await delete_objects(call);
@@ -264,13 +292,12 @@ S3Api::Reply S3Api::list_buckets(Call&) {
   return xml_response(200, w.take());
 }
 
-S3Api::Reply S3Api::create_bucket(Call& call) {
+S3Api::Reply S3Api::create_bucket(Call& call, const std::string& body) {
   if (auto s = FileStore::validate_bucket_name(call.bucket); !s) {
     return S3Error{400, "InvalidBucketName", "The specified bucket is not valid."};
   }
-  if (!call.request.body.empty()) {
-    auto doc =
-        xml::parse(call.request.body, {.max_bytes = 4096, .max_depth = 4, .max_elements = 16});
+  if (!body.empty()) {
+    auto doc = xml::parse(body, {.max_bytes = 4096, .max_depth = 4, .max_elements = 16});
     if (!doc || doc->name != "CreateBucketConfiguration") {
       return malformed_xml(doc ? "expected CreateBucketConfiguration" : doc.error().message);
     }

@@ -25,7 +25,17 @@ struct ApiOptions {
   Credentials credentials;
   std::uint64_t min_part_bytes = 5 * 1024 * 1024;   // every part but the last
   std::size_t inline_response_bytes = 1024 * 1024;  // GETs up to this are sent from memory
+  // The largest PutObject or UploadPart body ([s3] max_body_bytes; S3 allows 5 GiB). Bodies
+  // stream to disk, so this bounds disk use, not memory.
+  std::uint64_t max_object_bytes = 5ULL * 1024 * 1024 * 1024;
 };
+
+// What the HTTP route must allow for a PutObject/UploadPart body of `max_object_bytes`:
+// aws-chunked framing (chunk sizes, signatures, trailer) adds to the decoded bytes.
+std::uint64_t route_body_limit(std::uint64_t max_object_bytes);
+// The largest request body of the other operations (DeleteObjects and
+// CompleteMultipartUpload's XML), read whole before the handler runs.
+inline constexpr std::uint64_t kMaxXmlBodyBytes = 4 * 1024 * 1024;
 
 class S3Api {
  public:
@@ -51,7 +61,7 @@ class S3Api {
 
   // Service and buckets (s3_api.cpp).
   Reply list_buckets(Call& call);
-  Reply create_bucket(Call& call);
+  Reply create_bucket(Call& call, const std::string& body);
   Reply head_bucket(Call& call);
   Reply delete_bucket(Call& call);
   Reply bucket_location(Call& call);
@@ -85,6 +95,9 @@ std::string quote_etag(std::string_view etag);
 std::string unquoted(std::string_view etag);
 // Content type and x-amz-meta-* of a request; an S3Error for metadata over the limits.
 std::variant<PutOptions, S3Error> put_options(const http::Request& request);
+// EntityTooLarge when the request declares a body (its decoded length for aws-chunked) over
+// `max` bytes, before anything is read.
+std::optional<S3Error> check_declared_size(const http::Request& request, std::uint64_t max);
 // The key checks of the S3 API: KeyTooLongError, InvalidArgument.
 std::optional<S3Error> check_key(const std::string& key);
 // The S3 error for a store error in the context of a bucket or an object.

@@ -159,8 +159,11 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
       http::Client* client = co_await client_for_this_thread();
       Result<http::Response> response = co_await client->send(std::move(request));
       if (!response) {
+        // Transport failures are worth another try: a refused or reset connection, a timeout,
+        // a response cut short (protocol: a proxy or server that went away mid-answer).
         Errc code = response.error().code;
-        if (code != Errc::unavailable && code != Errc::timeout && code != Errc::io)
+        if (code != Errc::unavailable && code != Errc::timeout && code != Errc::io &&
+            code != Errc::protocol)
           co_return response;
         last_error = response.error().message;
         continue;

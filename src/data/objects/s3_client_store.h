@@ -4,8 +4,9 @@
 // (sigv4.h, the code the endpoint verifies with). Memory stays bounded by `part_bytes`:
 // a put sends bodies up to one part in a single PUT and larger ones as a multipart upload,
 // part by part; a get reads ranges of at most one part, pinned to the first ETag (If-Match).
-// Requests that fail with a 5xx, a 429/503 throttle or a transport error are retried with
-// exponential backoff and jitter.
+// Requests that fail with a 5xx (500 InternalError, 503 SlowDown), a 429 throttle or a
+// transport error (refused, reset, timed out, cut short) are retried with exponential backoff
+// and jitter, up to max_attempts; other 4xx answers are not retried.
 #include <chrono>
 #include <memory>
 #include <string>

@@ -32,6 +32,11 @@ S3Error no_such_upload() {
 S3Error internal_error() {
   return {500, "InternalError", "We encountered an internal error. Please try again."};
 }
+S3Error entity_too_large(std::uint64_t limit) {
+  return {400, "EntityTooLarge",
+          "Your proposed upload exceeds the maximum allowed size (" + std::to_string(limit) +
+              " bytes)."};
+}
 
 http::Response error_response(const S3Error& error, const std::string& resource,
                               const std::string& request_id, bool head_request) {

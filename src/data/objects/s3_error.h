@@ -24,6 +24,8 @@ S3Error no_such_bucket();
 S3Error no_such_key();
 S3Error no_such_upload();
 S3Error internal_error();
+// A body over the endpoint's limit (400, as S3 answers it; SDKs branch on the code).
+S3Error entity_too_large(std::uint64_t limit);
 
 // `resource` is the request path; `request_id` goes into <RequestId> and x-amz-request-id.
 http::Response error_response(const S3Error& error, const std::string& resource,

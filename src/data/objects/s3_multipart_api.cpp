@@ -49,9 +49,10 @@ Awaitable<S3Api::Reply> S3Api::upload_part(Call& call) {
   } else {
     content_md5 = std::get<PutOptions>(parsed).content_md5;
   }
-  StringSource base = StringSource::view(call.request.body);
+  if (auto error = check_declared_size(call.request, options_.max_object_bytes)) co_return *error;
   Failure failure = std::make_shared<std::optional<S3Error>>();
-  auto source = payload_source(call.request, call.auth, base, failure);
+  auto base = request_body(call.request, failure);
+  auto source = payload_source(call.request, call.auth, *base, failure);
   if (auto* error = std::get_if<S3Error>(&source)) co_return *error;
   auto part = co_await store_->upload_part(upload->id, *number, *std::get<0>(source), content_md5);
   if (!part) {

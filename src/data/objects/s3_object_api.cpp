@@ -116,9 +116,10 @@ Awaitable<S3Api::Reply> S3Api::put_object(Call& call) {
     if (!existing) co_return from_store(existing.error(), true);
     if (!etag_matches(*v, existing->etag)) co_return from_store({Errc::conflict, ""}, true);
   }
-  StringSource base = StringSource::view(call.request.body);
+  if (auto error = check_declared_size(call.request, options_.max_object_bytes)) co_return *error;
   Failure failure = std::make_shared<std::optional<S3Error>>();
-  auto source = payload_source(call.request, call.auth, base, failure);
+  auto base = request_body(call.request, failure);
+  auto source = payload_source(call.request, call.auth, *base, failure);
   if (auto* error = std::get_if<S3Error>(&source)) co_return *error;
   auto stored = co_await bucket->put(call.key, *std::get<0>(source), std::move(options));
   if (!stored) {

@@ -322,6 +322,32 @@ class ChecksumCheck final : public ByteSource {
   std::uint64_t crc_ = 0;
 };
 
+// The connection's body as a ByteSource; its errors become the S3 errors a client expects.
+class StreamedRequestBody final : public ByteSource {
+ public:
+  StreamedRequestBody(http::RequestBody& body, Failure failure)
+      : body_(body), failure_(std::move(failure)) {}
+  Awaitable<Result<std::size_t>> read(std::span<char> out) override {
+    Result<std::size_t> n = co_await body_.read(out);
+    if (n) co_return n;
+    switch (n.error().code) {
+      case Errc::too_large:
+        co_return failed(failure_, entity_too_large(body_.limit()));
+      case Errc::timeout:
+        co_return failed(failure_,
+                         {400, "RequestTimeout",
+                          "Your socket connection to the server was not read from or written to "
+                          "within the timeout period."});
+      default:
+        co_return failed(failure_, incomplete_body(n.error().message));
+    }
+  }
+
+ private:
+  http::RequestBody& body_;
+  Failure failure_;
+};
+
 // Owns a chain of sources; reads from the last.
 class Chain final : public ByteSource {
  public:
@@ -423,6 +449,13 @@ std::variant<std::unique_ptr<ByteSource>, S3Error> payload_source(const http::Re
     chain->add(std::make_unique<Pass>(base));
   }
   return std::unique_ptr<ByteSource>(std::move(chain));
+}
+
+std::unique_ptr<ByteSource> request_body(http::Request& request, const Failure& failure) {
+  if (request.body_stream != nullptr) {
+    return std::make_unique<StreamedRequestBody>(*request.body_stream, failure);
+  }
+  return std::make_unique<StringSource>(StringSource::view(request.body));
 }
 
 }  // namespace stoa::objects::s3

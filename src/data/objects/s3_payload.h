@@ -18,6 +18,11 @@ namespace stoa::objects::s3 {
 
 using Failure = std::shared_ptr<std::optional<S3Error>>;
 
+// The raw body of `request`: its body_stream when the route streams (an error of the stream
+// fails the read and leaves the S3 error in `failure`: EntityTooLarge, RequestTimeout,
+// IncompleteBody), otherwise its in-memory body. `request` must outlive the result.
+std::unique_ptr<ByteSource> request_body(http::Request& request, const Failure& failure);
+
 // `base` yields the raw request body and must outlive the result. An S3Error when the
 // headers already say the body cannot be accepted (unknown payload hash, bad checksum value).
 std::variant<std::unique_ptr<ByteSource>, S3Error> payload_source(const http::Request& request,
