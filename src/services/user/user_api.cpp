@@ -115,6 +115,14 @@ Response too_many_attempts(std::chrono::milliseconds wait, const Request& reques
   return response;
 }
 
+// RFC 9110 requires a challenge on every 401, this one too (the token was fine, the end
+// user's credentials were not; `detail` says which).
+Response wrong_credentials(const Request& request) {
+  Response response = problem(401, "invalid email or password", request);
+  response.headers.set("WWW-Authenticate", "Bearer");
+  return response;
+}
+
 bool valid_role(std::string_view role) {
   if (role.empty() || role.size() > 32) return false;
   if (role.front() < 'a' || role.front() > 'z') return false;
@@ -251,8 +259,13 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     if (!next) co_return problem(next.error(), request);
     auto credentials = co_await deps_.store->credentials_by_id(*id);
     if (!credentials) co_return problem(credentials.error(), request);
-    if (!*credentials || (*credentials)->status != "active") {
-      co_return problem(404, "no such active user", request);
+    // As for every route of the caller's own account: 404 once it is gone, 403 while it is
+    // disabled or being deleted.
+    if (!*credentials || (*credentials)->status == "deleted") {
+      co_return problem(404, "no such user", request);
+    }
+    if ((*credentials)->status != "active") {
+      co_return problem(403, "the account is " + (*credentials)->status, request);
     }
     auto locked = co_await deps_.lockout->locked(*id, request.remote_address);
     if (locked) co_return too_many_attempts(*locked, request);
@@ -417,6 +430,10 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     if (roles_value == nullptr || !roles_value->is_array()) {
       co_return problem(400, "roles must be an array of role names", request);
     }
+    // Bounded before the loop: its duplicate check is quadratic in the array's length.
+    if (roles_value->as_array().size() > kMaxRoles) {
+      co_return problem(400, "at most 16 roles", request);
+    }
     std::vector<std::string> roles;
     for (const auto& role : roles_value->as_array()) {
       if (!role.is_string() || !valid_role(role.as_string())) {
@@ -428,7 +445,6 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
       std::string name(role.as_string());
       if (std::find(roles.begin(), roles.end(), name) == roles.end()) roles.push_back(name);
     }
-    if (roles.size() > kMaxRoles) co_return problem(400, "at most 16 roles", request);
     std::sort(roles.begin(), roles.end());
     auto updated = co_await deps_.store->set_roles(id, std::move(roles), admin->subject);
     if (!updated) co_return problem(updated.error(), request);
@@ -454,7 +470,7 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     if (!client) co_return problem(client.error(), request);
     const std::string address = *client ? **client : request.remote_address;
     auto email = normalize_email(**email_text);
-    if (!email) co_return problem(401, "invalid email or password", request);
+    if (!email) co_return wrong_credentials(request);
 
     auto locked = co_await deps_.lockout->locked(email->key, address);
     if (locked) co_return too_many_attempts(*locked, request);
@@ -469,7 +485,7 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     if (!*credentials || !checked->matches || (*credentials)->status == "deleted" ||
         (*credentials)->status == "deleting") {
       co_await deps_.lockout->failed(email->key, address);
-      co_return problem(401, "invalid email or password", request);
+      co_return wrong_credentials(request);
     }
     co_await deps_.lockout->succeeded(email->key);
     if ((*credentials)->status != "active") {

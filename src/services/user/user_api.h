@@ -1,5 +1,5 @@
 #pragma once
-// The user service's HTTP API (/v1/users on port 8101; docs/api/user.openapi.yaml): self
+// The user service's HTTP API (/v1/users on port 8101; docs/api/user.openapi.json): self
 // service under /v1/users/me for the bearer token's subject, admin routes for the `admin`
 // role, and the credential check the auth service calls (/internal/v1/credentials/check,
 // never routed by the gateway, only for tokens with the credential scope).

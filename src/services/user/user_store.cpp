@@ -243,8 +243,10 @@ Awaitable<Result<Profile>> UserStore::update_display_name(std::string id, std::s
   // Nothing changed: tell a stale version from a missing or inactive account.
   auto current = co_await profile(id, Target::primary);
   if (!current) co_return current.error();
-  if (!*current || (*current)->status != "active") {
-    co_return Error{Errc::not_found, "no such active user"};
+  if (!*current || (*current)->status == "deleted")
+    co_return Error{Errc::not_found, "no such user"};
+  if ((*current)->status != "active") {
+    co_return Error{Errc::permission_denied, "the account is " + (*current)->status};
   }
   co_return Error{Errc::aborted, "the profile changed since version " +
                                      std::to_string(expected_version) + " (it is at " +

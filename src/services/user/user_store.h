@@ -75,8 +75,8 @@ class UserStore {
   Awaitable<Result<Profile>> create(Email email, std::string password_hash,
                                     std::string display_name);
   Awaitable<Result<std::optional<Profile>>> profile(std::string id, sql::Target target);
-  // Errc::not_found (no such active user), aborted (the version is not `expected_version`:
-  // the caller's copy is stale).
+  // Errc::not_found (no such user, or it was deleted), permission_denied (disabled or being
+  // deleted), aborted (the version is not `expected_version`: the caller's copy is stale).
   Awaitable<Result<Profile>> update_display_name(std::string id, std::string display_name,
                                                  std::int64_t expected_version);
   Awaitable<Result<std::optional<Credentials>>> credentials_by_email(std::string email_key);

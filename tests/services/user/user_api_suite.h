@@ -379,6 +379,15 @@ TEST_P(UserApi, AdminsListSearchDisableAndAssignRoles) {
   ASSERT_EQ(disabled.status, 200) << disabled.text;
   EXPECT_EQ(disabled.json().as_object().at("status").as_string(), "disabled");
   expect_problem(call(port, "GET", "/v1/users/me", "", {bearer(user_token(user))}), 403);
+  // Every route of one's own account answers a disabled account alike.
+  expect_problem(call(port, "PATCH", "/v1/users/me", R"({"display_name":"Still me"})",
+                      {bearer(user_token(user)), "If-Match: \"2\""}),
+                 403);
+  expect_problem(
+      post("/v1/users/me/password",
+           js::object{{"current_password", "correct horse"}, {"new_password", "new password"}},
+           {bearer(user_token(user))}),
+      403);
   ASSERT_EQ(call(port, "POST", "/v1/users/" + id + "/enable", "", {bearer(admin)}).status, 200);
   EXPECT_EQ(call(port, "GET", "/v1/users/me", "", {bearer(user_token(user))}).status, 200);
 
@@ -389,6 +398,16 @@ TEST_P(UserApi, AdminsListSearchDisableAndAssignRoles) {
   expect_problem(
       call(port, "PUT", "/v1/users/" + id + "/roles", R"({"roles":["Bad Role"]})", {bearer(admin)}),
       400);
+  // More than 16 entries, duplicates or not, and a huge array answered at once.
+  auto roles_body = [](int count) {
+    js::array roles;
+    for (int i = 0; i < count; ++i) roles.emplace_back("role" + std::to_string(i));
+    return js::serialize(js::object{{"roles", std::move(roles)}});
+  };
+  expect_problem(call(port, "PUT", "/v1/users/" + id + "/roles", roles_body(17), {bearer(admin)}),
+                 400);
+  expect_problem(
+      call(port, "PUT", "/v1/users/" + id + "/roles", roles_body(150'000), {bearer(admin)}), 400);
   expect_problem(call(port, "POST", "/v1/users/00000000-0000-7000-8000-0000000000ff/disable", "",
                       {bearer(admin)}),
                  404);
@@ -412,7 +431,9 @@ TEST_P(UserApi, CredentialCheckNeedsTheServiceScopeAndLocksOutGuessing) {
   auto ok = check("correct horse", service);
   ASSERT_EQ(ok.status, 200) << ok.text;
   EXPECT_EQ(ok.json().as_object().at("user_id"), user.at("id"));
-  expect_problem(check("wrong horse", service), 401);
+  auto wrong = check("wrong horse", service);
+  expect_problem(wrong, 401);
+  EXPECT_EQ(wrong.header("WWW-Authenticate"), "Bearer");  // RFC 9110: every 401 has a challenge
   // An unknown address answers as a wrong password does.
   expect_problem(
       post("/internal/v1/credentials/check",
