@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <thread>
 
@@ -160,7 +161,13 @@ TEST_F(StoaUp, ClientTricklingHeadersIsDisconnectedAfterTheHeaderTimeout) {
 
 TEST_F(StoaUp, MetricsHaveRequestHistograms) {
   ASSERT_EQ(status_of(http_get(process_->gateway_port, "/v1/ping")), 200);
-  auto metrics = body_of(http_get(process_->admin_port, "/metrics"));
+  // The request is counted once its response is written, which the client may see first.
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = body_of(http_get(process_->admin_port, "/metrics"));
+    if (metrics.find("http_route=\"/v1/ping\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_NE(metrics.find("# TYPE http_server_request_duration_seconds histogram"),
             std::string::npos);
   EXPECT_NE(metrics.find("http_server_request_duration_seconds_bucket{"), std::string::npos);
