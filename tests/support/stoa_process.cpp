@@ -36,8 +36,12 @@ std::string stoa_binary() {
   return path;
 }
 
+std::string test_workers_binary() {
+  return (std::filesystem::path(stoa_binary()).parent_path() / "stoa_test_workers").string();
+}
+
 StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
-                         std::vector<std::string> launcher) {
+                         std::vector<std::string> launcher, std::string binary) {
   if (!env.contains("STOA_ADMIN_LISTEN")) {
     admin_port = free_port();
     env["STOA_ADMIN_LISTEN"] = "127.0.0.1:" + std::to_string(admin_port);
@@ -58,8 +62,13 @@ StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, st
     if (::mkdtemp(pattern.data()) != nullptr) objects_dir = pattern;
     env["STOA_OBJECTS_URL"] = "file://" + objects_dir;
   }
+  if (!env.contains("STOA_BROKER_URL")) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "stoa-events-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) != nullptr) broker_dir = pattern;
+    env["STOA_BROKER_URL"] = "embedded://" + broker_dir;
+  }
   if (!env.contains("STOA_PROCESS_THREADS")) env["STOA_PROCESS_THREADS"] = "2";
-  args.insert(args.begin(), stoa_binary());
+  args.insert(args.begin(), binary.empty() ? stoa_binary() : binary);
   args.insert(args.begin(), launcher.begin(), launcher.end());
   child_ = std::make_unique<ChildProcess>(std::move(args), env);
 }
@@ -68,6 +77,7 @@ StoaProcess::~StoaProcess() {
   child_.reset();
   std::error_code ignored;
   if (!objects_dir.empty()) std::filesystem::remove_all(objects_dir, ignored);
+  if (!broker_dir.empty()) std::filesystem::remove_all(broker_dir, ignored);
 }
 
 bool StoaProcess::wait_ready(std::chrono::milliseconds timeout) {

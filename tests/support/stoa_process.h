@@ -20,10 +20,11 @@ class StoaProcess {
  public:
   // `args` follow the binary (e.g. {"up"}); `env` adds STOA_* overrides. Admin and gateway
   // listen on fresh free ports unless `env` sets them. `launcher` runs the binary (e.g.
-  // {"/usr/bin/prlimit", "--nofile=64"}).
+  // {"/usr/bin/prlimit", "--nofile=64"}). `binary` replaces $STOA_BINARY (a test build of
+  // stoa with test handlers, tests/workers/stoa_test_workers.cpp).
   StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env = {},
-              std::vector<std::string> launcher = {});
-  ~StoaProcess();  // stops the process, then removes objects_dir when it made it
+              std::vector<std::string> launcher = {}, std::string binary = {});
+  ~StoaProcess();  // stops the process, then removes objects_dir and broker_dir when it made them
   StoaProcess(const StoaProcess&) = delete;
   StoaProcess& operator=(const StoaProcess&) = delete;
 
@@ -39,6 +40,9 @@ class StoaProcess {
   std::uint16_t gateway_port = 0;
   std::uint16_t s3_port = 0;  // the objects component's S3 endpoint, unless env sets STOA_S3_LISTEN
   std::string objects_dir;    // a fresh temporary object store, unless env sets STOA_OBJECTS_URL
+  // A fresh embedded broker directory, unless env sets STOA_BROKER_URL: the embedded broker
+  // belongs to one process, and tests start several in one working directory.
+  std::string broker_dir;
 
  private:
   std::unique_ptr<ChildProcess> child_;  // killed if still running when the test ends
@@ -46,5 +50,8 @@ class StoaProcess {
 
 // The binary under test; fails the current test when STOA_BINARY is unset.
 std::string stoa_binary();
+// stoa_test_workers, built next to it: stoa plus a test-only event handler
+// (tests/workers/test_workers_app.cpp).
+std::string test_workers_binary();
 
 }  // namespace stoa::test
