@@ -35,8 +35,8 @@ Options:
                        STOA_<SECTION>_<KEY> environment variables override both
   -h, --help           this text
 
-Signals: SIGTERM or SIGINT stops accepting, lets requests in flight finish within
-process.shutdown_timeout, and exits 0.
+Signals: SIGTERM or SIGINT stops accepting, lets requests and event deliveries in flight
+finish within process.shutdown_timeout, and exits 0.
 )";
 
 // The usage text: stoa's own commands, then those of `stoa events`.
