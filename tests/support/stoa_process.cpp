@@ -68,6 +68,9 @@ StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, st
     env["STOA_BROKER_URL"] = "embedded://" + broker_dir;
   }
   if (!env.contains("STOA_PROCESS_THREADS")) env["STOA_PROCESS_THREADS"] = "2";
+  if (env.contains("STOA_LOG_LEVEL")) {
+    logs_ready_ = env["STOA_LOG_LEVEL"] == "debug" || env["STOA_LOG_LEVEL"] == "info";
+  }
   args.insert(args.begin(), binary.empty() ? stoa_binary() : binary);
   args.insert(args.begin(), launcher.begin(), launcher.end());
   child_ = std::make_unique<ChildProcess>(std::move(args), env);
@@ -82,10 +85,16 @@ StoaProcess::~StoaProcess() {
 
 bool StoaProcess::wait_ready(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool healthy = false;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (status_of(http_get(admin_port, "/healthz")) == 200) return true;
+    healthy = healthy || status_of(http_get(admin_port, "/healthz")) == 200;
+    // The components start after the admin listener (the workers open the database and the
+    // broker), so a test's first request waits for all of them.
+    if (healthy && (!logs_ready_ || log().find("\"msg\":\"ready\"") != std::string::npos)) {
+      return true;
+    }
     if (wait_exit(std::chrono::milliseconds(0))) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
 }

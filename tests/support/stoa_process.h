@@ -28,7 +28,9 @@ class StoaProcess {
   StoaProcess(const StoaProcess&) = delete;
   StoaProcess& operator=(const StoaProcess&) = delete;
 
-  // Polls admin /healthz until 200 or the timeout (then false).
+  // Polls admin /healthz until 200, then waits for the "ready" log line (every component
+  // started: the admin listener answers while they start), or the timeout (then false).
+  // With log.level above info there is no such line: /healthz alone then.
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   void signal(int sig);
   // The exit code once the process exits within `timeout` (128+N for a signal).
@@ -46,6 +48,7 @@ class StoaProcess {
 
  private:
   std::unique_ptr<ChildProcess> child_;  // killed if still running when the test ends
+  bool logs_ready_ = true;               // log.level is debug or info
 };
 
 // The binary under test; fails the current test when STOA_BINARY is unset.

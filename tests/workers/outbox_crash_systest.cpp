@@ -61,8 +61,7 @@ class OutboxCrash : public ::testing::TestWithParam<CrashScenario> {
             {"STOA_BROKER_RETRY_DELAY", "100ms"},
             {"STOA_BROKER_MAX_RETRY_DELAY", "1s"},
             {"STOA_BROKER_MAX_ATTEMPTS", "1000"},
-            {"STOA_WORKERS_CONCURRENCY", "4"},
-            {"STOA_LOG_LEVEL", "warn"}};
+            {"STOA_WORKERS_CONCURRENCY", "4"}};
   }
   ~OutboxCrash() override {
     processes_.clear();
