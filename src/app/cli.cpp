@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "app/events.h"
 #include "app/migrate.h"
 #include "app/process.h"
 #include "observability/log.h"
@@ -34,12 +35,20 @@ Options:
                        STOA_<SECTION>_<KEY> environment variables override both
   -h, --help           this text
 
-Signals: SIGTERM or SIGINT stops accepting, lets requests in flight finish within
-process.shutdown_timeout, and exits 0.
+Signals: SIGTERM or SIGINT stops accepting, lets requests and event deliveries in flight
+finish within process.shutdown_timeout, and exits 0.
 )";
 
+// The usage text: stoa's own commands, then those of `stoa events`.
+std::string usage() {
+  std::string text = kUsage;
+  const std::string options = "\nOptions:";
+  text.insert(text.find(options), kEventsUsage);
+  return text;
+}
+
 int usage_error(const std::string& message) {
-  std::cerr << "stoa: " << message << "\n\n" << kUsage;
+  std::cerr << "stoa: " << message << "\n\n" << usage();
   return 2;
 }
 
@@ -76,8 +85,14 @@ int run_cli(int argc, char** argv) {
   std::vector<std::string> rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    // `stoa events …` has options of its own (--group, --limit, --all): pass them on.
+    if (!rest.empty() && rest.front() == "events" && arg != "--config" &&
+        !arg.starts_with("--config=")) {
+      rest.push_back(arg);
+      continue;
+    }
     if (arg == "-h" || arg == "--help" || arg == "help") {
-      std::cout << kUsage;
+      std::cout << usage();
       return 0;
     }
     if (arg == "--config") {
@@ -108,7 +123,8 @@ int run_cli(int argc, char** argv) {
     }
     return 0;
   }
-  if (command != "up" && command != "serve" && command != "config" && command != "migrate") {
+  if (command != "up" && command != "serve" && command != "config" && command != "migrate" &&
+      command != "events") {
     return usage_error("unknown command '" + command + "'");
   }
   if (command == "up" && !operands.empty()) return usage_error("'up' takes no arguments");
@@ -141,6 +157,7 @@ int run_cli(int argc, char** argv) {
   try {
     obs::configure_logging(*config);
     if (command == "migrate") return run_migrate(*config, migrations_dir, operands);
+    if (command == "events") return run_events(*config, operands);
     Process process(std::move(config).value());
     return process.run(operands);
   } catch (const std::exception& e) {

@@ -68,6 +68,7 @@ struct Process::Impl {
     shutting_down = true;
     obs::log(obs::Level::info, "stoa", "shutting down", {{"signal", signal}});
     for (auto& server : servers) server->begin_shutdown();
+    for (auto& component : components) component->begin_shutdown();
     auto deadline = std::chrono::steady_clock::now() + config.duration("process.shutdown_timeout");
     drain_timer = std::make_unique<boost::asio::steady_timer>(loop.context(0));
     wait_for_drain(deadline);
@@ -76,10 +77,12 @@ struct Process::Impl {
   void wait_for_drain(std::chrono::steady_clock::time_point deadline) {
     std::size_t open = 0;
     for (auto& server : servers) open += server->open_connections();
-    if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
-      if (open != 0) {
+    std::size_t busy = 0;
+    for (auto& component : components) busy += component->in_flight();
+    if ((open == 0 && busy == 0) || std::chrono::steady_clock::now() >= deadline) {
+      if (open != 0 || busy != 0) {
         obs::log(obs::Level::warn, "stoa", "shutdown deadline passed; closing connections",
-                 {{"open_connections", open}});
+                 {{"open_connections", open}, {"work_in_flight", busy}});
         for (auto& server : servers) server->close_all();
       }
       loop.stop();

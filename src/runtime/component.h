@@ -2,6 +2,7 @@
 // Components are the boxes of the architecture (gateway, auth, user service...). Each one
 // registers itself here from its own .cpp; `stoa up` starts all of them and `stoa serve X`
 // the named ones, so adding a component never means editing main.
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +60,13 @@ class Component {
   virtual ~Component() = default;
   // Throws std::exception with a message for a person when the component cannot start.
   virtual void start(ComponentHost& host) = 0;
+  // SIGTERM/SIGINT: stop taking new work (a worker stops receiving) and finish what is in
+  // flight. Called on the event loop's first thread, while the loop still runs.
+  virtual void begin_shutdown() {}
+  // Work still in flight since begin_shutdown(): the process waits until every component
+  // and server reports 0, or process.shutdown_timeout passes, before it stops the loop.
+  // Called on the event loop's first thread.
+  virtual std::size_t in_flight() const { return 0; }
   // Called after the servers have drained, before the process exits.
   virtual void stop() {}
 };

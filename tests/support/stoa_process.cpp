@@ -36,8 +36,12 @@ std::string stoa_binary() {
   return path;
 }
 
+std::string test_workers_binary() {
+  return (std::filesystem::path(stoa_binary()).parent_path() / "stoa_test_workers").string();
+}
+
 StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
-                         std::vector<std::string> launcher) {
+                         std::vector<std::string> launcher, std::string binary) {
   if (!env.contains("STOA_ADMIN_LISTEN")) {
     admin_port = free_port();
     env["STOA_ADMIN_LISTEN"] = "127.0.0.1:" + std::to_string(admin_port);
@@ -69,8 +73,15 @@ StoaProcess::StoaProcess(std::vector<std::string> args, std::map<std::string, st
   }
   if (!env.contains("STOA_DATABASE_URL"))
     env["STOA_DATABASE_URL"] = "sqlite://" + data_dir + "/stoa.db";
+  if (!env.contains("STOA_BROKER_URL")) {
+    broker_dir = data_dir + "/events";  // the embedded broker belongs to one process
+    env["STOA_BROKER_URL"] = "embedded://" + broker_dir;
+  }
   if (!env.contains("STOA_PROCESS_THREADS")) env["STOA_PROCESS_THREADS"] = "2";
-  args.insert(args.begin(), stoa_binary());
+  if (env.contains("STOA_LOG_LEVEL")) {
+    logs_ready_ = env["STOA_LOG_LEVEL"] == "debug" || env["STOA_LOG_LEVEL"] == "info";
+  }
+  args.insert(args.begin(), binary.empty() ? stoa_binary() : binary);
   args.insert(args.begin(), launcher.begin(), launcher.end());
   child_ = std::make_unique<ChildProcess>(std::move(args), env);
 }
@@ -83,10 +94,16 @@ StoaProcess::~StoaProcess() {
 
 bool StoaProcess::wait_ready(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool healthy = false;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (status_of(http_get(admin_port, "/healthz")) == 200) return true;
+    healthy = healthy || status_of(http_get(admin_port, "/healthz")) == 200;
+    // The components start after the admin listener (the workers open the database and the
+    // broker), so a test's first request waits for all of them.
+    if (healthy && (!logs_ready_ || log().find("\"msg\":\"ready\"") != std::string::npos)) {
+      return true;
+    }
     if (wait_exit(std::chrono::milliseconds(0))) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
 }
