@@ -200,7 +200,7 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     auto hashed = co_await hash(**password);
     if (!hashed) co_return problem(hashed.error(), request);
     auto created = co_await deps_.store->create(std::move(*email), std::move(*hashed),
-                                                std::move(**display_name));
+                                                std::move(**display_name), &request.trace);
     if (!created) co_return problem(created.error(), request);
     Response response = profile_response(201, *created);
     response.headers.set("Location", "/v1/users/" + created->id);
@@ -235,8 +235,8 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     if (body->empty()) co_return problem(400, "nothing to change: send display_name", request);
     auto display_name = text_field(*body, "display_name", kDisplayNameRule);
     if (!display_name) co_return problem(display_name.error(), request);
-    auto updated =
-        co_await deps_.store->update_display_name(*id, std::move(**display_name), *expected);
+    auto updated = co_await deps_.store->update_display_name(*id, std::move(**display_name),
+                                                             *expected, &request.trace);
     if (!updated) {
       if (updated.error().code == Errc::aborted) {
         co_return problem(412, updated.error().message, request);
@@ -337,7 +337,7 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
   Awaitable<Response> request_deletion(Request& request) {
     auto id = co_await caller_id(request);
     if (!id) co_return problem(id.error(), request);
-    auto profile = co_await deps_.store->request_deletion(*id);
+    auto profile = co_await deps_.store->request_deletion(*id, &request.trace);
     if (!profile) co_return problem(profile.error(), request);
     co_await deps_.profiles->invalidate(profile_cache_key(*id));
     co_return json_response(202, js::object{{"status", profile->status}});
@@ -346,7 +346,7 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
   Awaitable<Response> request_export(Request& request) {
     auto me = co_await caller_profile(request);
     if (!me) co_return problem(me.error(), request);
-    auto created = co_await deps_.store->create_export(me->id);
+    auto created = co_await deps_.store->create_export(me->id, &request.trace);
     if (!created) co_return problem(created.error(), request);
     Response response = json_response(202, export_json(*created));
     response.headers.set("Location", "/v1/users/me/exports/" + created->id);
@@ -413,7 +413,8 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     if (!admin) co_return problem(admin.error(), request);
     const std::string id(request.param("user_id").value_or(""));
     if (!Uuid::parse(id)) co_return problem(404, "no such user", request);
-    auto updated = co_await deps_.store->set_status(id, std::move(status), admin->subject);
+    auto updated =
+        co_await deps_.store->set_status(id, std::move(status), admin->subject, &request.trace);
     if (!updated) co_return problem(updated.error(), request);
     co_await deps_.profiles->invalidate(profile_cache_key(id));
     co_return profile_response(200, *updated);
@@ -446,7 +447,8 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
       if (std::find(roles.begin(), roles.end(), name) == roles.end()) roles.push_back(name);
     }
     std::sort(roles.begin(), roles.end());
-    auto updated = co_await deps_.store->set_roles(id, std::move(roles), admin->subject);
+    auto updated =
+        co_await deps_.store->set_roles(id, std::move(roles), admin->subject, &request.trace);
     if (!updated) co_return problem(updated.error(), request);
     co_await deps_.profiles->invalidate(profile_cache_key(id));
     co_return profile_response(200, *updated);

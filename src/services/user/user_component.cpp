@@ -59,6 +59,7 @@ class UserComponent final : public Component {
   void start(ComponentHost& host) override {
     const Config& config = host.config();
     ApiOptions options = options_from(config);
+    sql::apply_migrations(host, "messaging");  // its events go through the outbox
     sql::apply_migrations(host, "users");
 
     ApiDependencies deps;

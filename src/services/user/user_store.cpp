@@ -1,10 +1,14 @@
 #include "services/user/user_store.h"
 
 #include <chrono>
+#include <functional>
 #include <sstream>
 
+#include "messaging/inbox.h"
+#include "messaging/outbox.h"
 #include "observability/json_text.h"
 #include "runtime/uuid.h"
+#include "services/user/user_events.h"
 
 namespace stoa::user {
 namespace {
@@ -168,10 +172,13 @@ Params audit_params(const std::string& user_id, const char* action, const std::s
   return Params{Uuid::v7().to_string(), user_id, std::string(action), actor, detail, at};
 }
 
-// Runs `statement` and the audit record in one transaction; the statement's rows, or
-// Errc::not_found when it changed nothing.
-Awaitable<Result<Rows>> with_audit(sql::Database& db, Query statement, Params params,
-                                   Params audit) {
+// What a change announces once it commits: the event, made from the statement's rows.
+using EventOf = std::function<std::optional<messaging::Message>(const Rows& rows)>;
+
+// Runs `statement`, the audit record and the change's event (through the outbox) in one
+// transaction; the statement's rows, or Errc::not_found when it changed nothing.
+Awaitable<Result<Rows>> with_audit(sql::Database& db, Query statement, Params params, Params audit,
+                                   EventOf event_of) {
   auto tx = co_await db.begin();
   if (!tx) co_return tx.error();
   auto rows = co_await (*tx)->execute(statement, std::move(params));
@@ -179,6 +186,10 @@ Awaitable<Result<Rows>> with_audit(sql::Database& db, Query statement, Params pa
   if (rows->empty() && rows->affected() == 0) co_return Error{Errc::not_found, "no such user"};
   auto audited = co_await (*tx)->execute(kInsertAudit, std::move(audit));
   if (!audited) co_return audited.error();
+  if (auto event = event_of ? event_of(*rows) : std::nullopt) {
+    auto appended = co_await messaging::append(**tx, std::move(*event));
+    if (!appended) co_return appended.error();
+  }
   auto committed = co_await (*tx)->commit();
   if (!committed) co_return committed.error();
   co_return rows;
@@ -204,7 +215,7 @@ std::string join_roles(const std::vector<std::string>& roles) {
 }
 
 Awaitable<Result<Profile>> UserStore::create(Email email, std::string password_hash,
-                                             std::string display_name) {
+                                             std::string display_name, const TraceContext* trace) {
   auto display_key = fold_text(display_name);
   if (!display_key) co_return display_key.error();
   const std::string id = Uuid::v7().to_string();
@@ -212,7 +223,11 @@ Awaitable<Result<Profile>> UserStore::create(Email email, std::string password_h
   Params params{id,           email.address, email.key, std::move(password_hash),
                 display_name, *display_key,  at};
   Params audit = audit_params(id, "registered", id, "", at);
-  auto rows = co_await with_audit(*db_, kInsertUser, std::move(params), std::move(audit));
+  EventOf event = [id, at, trace](const Rows&) {
+    return std::optional(user_event(kRegistered, id, {{"created_at", at}}, trace));
+  };
+  auto rows =
+      co_await with_audit(*db_, kInsertUser, std::move(params), std::move(audit), std::move(event));
   if (!rows) {
     if (rows.error().code == Errc::conflict) {
       co_return Error{Errc::conflict, "an account with this email exists"};
@@ -233,18 +248,27 @@ Awaitable<Result<std::optional<Profile>>> UserStore::profile(std::string id, Tar
 }
 
 Awaitable<Result<Profile>> UserStore::update_display_name(std::string id, std::string display_name,
-                                                          std::int64_t expected_version) {
+                                                          std::int64_t expected_version,
+                                                          const TraceContext* trace) {
   auto display_key = fold_text(display_name);
   if (!display_key) co_return display_key.error();
-  Params params{id, display_name, *display_key, now(), expected_version};
-  auto rows = co_await db_->execute(kUpdateDisplayName, std::move(params));
-  if (!rows) co_return rows.error();
-  if (!rows->empty()) co_return profile_from(*rows, 0);
+  const std::string at = now();
+  Params params{id, display_name, *display_key, at, expected_version};
+  Params audit = audit_params(id, "updated", id, "display_name", at);
+  EventOf event = [id, trace](const Rows& rows) {
+    const std::vector<std::string> changed{"display_name"};
+    return std::optional(updated_event(id, rows.at(0, 5).integer(), changed, trace));
+  };
+  auto rows = co_await with_audit(*db_, kUpdateDisplayName, std::move(params), std::move(audit),
+                                  std::move(event));
+  if (rows) co_return profile_from(*rows, 0);
+  if (rows.error().code != Errc::not_found) co_return rows.error();
   // Nothing changed: tell a stale version from a missing or inactive account.
   auto current = co_await profile(id, Target::primary);
   if (!current) co_return current.error();
-  if (!*current || (*current)->status == "deleted")
+  if (!*current || (*current)->status == "deleted") {
     co_return Error{Errc::not_found, "no such user"};
+  }
   if ((*current)->status != "active") {
     co_return Error{Errc::permission_denied, "the account is " + (*current)->status};
   }
@@ -274,7 +298,8 @@ Awaitable<Status> UserStore::set_password_hash(std::string id, std::string passw
   const std::string at = now();
   Params params{id, std::move(password_hash), at};
   Params audit = audit_params(id, "password_changed", id, "", at);
-  auto rows = co_await with_audit(*db_, kSetPasswordHash, std::move(params), std::move(audit));
+  auto rows =
+      co_await with_audit(*db_, kSetPasswordHash, std::move(params), std::move(audit), nullptr);
   if (!rows) co_return rows.error();
   co_return Ok{};
 }
@@ -359,72 +384,94 @@ Awaitable<Result<UserPage>> UserStore::list(std::string folded_query, std::strin
 }
 
 Awaitable<Result<Profile>> UserStore::set_status(std::string id, std::string status,
-                                                 std::string actor) {
+                                                 std::string actor, const TraceContext* trace) {
   const std::string at = now();
   Params params{id, status, at};
   Params audit = audit_params(id, status == "disabled" ? "disabled" : "enabled", actor, "", at);
-  auto rows = co_await with_audit(*db_, kSetStatus, std::move(params), std::move(audit));
+  EventOf event = [id, trace](const Rows& rows) {
+    const std::vector<std::string> changed{"status"};
+    return std::optional(updated_event(id, rows.at(0, 5).integer(), changed, trace));
+  };
+  auto rows =
+      co_await with_audit(*db_, kSetStatus, std::move(params), std::move(audit), std::move(event));
   if (!rows) co_return rows.error();
   co_return profile_from(*rows, 0);
 }
 
 Awaitable<Result<Profile>> UserStore::set_roles(std::string id, std::vector<std::string> roles,
-                                                std::string actor) {
+                                                std::string actor, const TraceContext* trace) {
   const std::string at = now();
   const std::string joined = join_roles(roles);
   Params params{id, joined, at};
   Params audit = audit_params(id, "roles_changed", actor, joined, at);
-  auto rows = co_await with_audit(*db_, kSetRoles, std::move(params), std::move(audit));
+  EventOf event = [id, trace](const Rows& rows) {
+    const std::vector<std::string> changed{"roles"};
+    return std::optional(updated_event(id, rows.at(0, 5).integer(), changed, trace));
+  };
+  auto rows =
+      co_await with_audit(*db_, kSetRoles, std::move(params), std::move(audit), std::move(event));
   if (!rows) co_return rows.error();
   co_return profile_from(*rows, 0);
 }
 
-Awaitable<Result<Profile>> UserStore::request_deletion(std::string id) {
+Awaitable<Result<Profile>> UserStore::request_deletion(std::string id, const TraceContext* trace) {
   const std::string at = now();
   Params params{id, at};
   Params audit = audit_params(id, "deletion_requested", id, "", at);
-  auto rows = co_await with_audit(*db_, kRequestDeletion, std::move(params), std::move(audit));
+  EventOf event = [id, trace](const Rows&) {
+    return std::optional(user_event(kDeletionRequested, id, {}, trace));
+  };
+  auto rows = co_await with_audit(*db_, kRequestDeletion, std::move(params), std::move(audit),
+                                  std::move(event));
   if (!rows) co_return rows.error();
   co_return profile_from(*rows, 0);
 }
 
-Awaitable<Result<std::vector<std::string>>> UserStore::erase(std::string id) {
-  const std::string at = now();
-  auto tx = co_await db_->begin();
-  if (!tx) co_return tx.error();
-  Params key_params{id};
-  auto keys = co_await (*tx)->execute(kExportKeys, std::move(key_params));
+Awaitable<Result<std::vector<std::string>>> UserStore::export_keys(std::string id) {
+  Params params{std::move(id)};
+  auto keys = co_await db_->execute(kExportKeys, std::move(params));
   if (!keys) co_return keys.error();
-  Params erase_params{id, at};
-  auto erased = co_await (*tx)->execute(kErase, std::move(erase_params));
-  if (!erased) co_return erased.error();
-  Params address_params{id};
-  auto addresses = co_await (*tx)->execute(kDeleteAllAddresses, std::move(address_params));
-  if (!addresses) co_return addresses.error();
-  Params export_params{id};
-  auto exports = co_await (*tx)->execute(kDeleteExports, std::move(export_params));
-  if (!exports) co_return exports.error();
-  if (erased->affected() > 0) {
-    Params audit = audit_params(id, "deleted", "stoa.user.deletion", "", at);
-    auto audited = co_await (*tx)->execute(kInsertAudit, std::move(audit));
-    if (!audited) co_return audited.error();
-  }
-  auto committed = co_await (*tx)->commit();
-  if (!committed) co_return committed.error();
   std::vector<std::string> out;
   for (std::size_t r = 0; r < keys->size(); ++r) out.push_back(keys->at(r, 0).text());
   co_return out;
 }
 
-Awaitable<Result<Export>> UserStore::create_export(std::string user_id) {
+Awaitable<Status> UserStore::erase(sql::Transaction& tx, std::string id,
+                                   const TraceContext* trace) {
+  const std::string at = now();
+  Params erase_params{id, at};
+  auto erased = co_await tx.execute(kErase, std::move(erase_params));
+  if (!erased) co_return erased.error();
+  Params address_params{id};
+  auto addresses = co_await tx.execute(kDeleteAllAddresses, std::move(address_params));
+  if (!addresses) co_return addresses.error();
+  Params export_params{id};
+  auto exports = co_await tx.execute(kDeleteExports, std::move(export_params));
+  if (!exports) co_return exports.error();
+  if (erased->affected() == 0) co_return Ok{};  // erased before: nothing to announce
+  Params audit = audit_params(id, "deleted", "stoa.user.deletion", "", at);
+  auto audited = co_await tx.execute(kInsertAudit, std::move(audit));
+  if (!audited) co_return audited.error();
+  auto event = user_event(kDeleted, id, {}, trace);
+  co_return co_await messaging::append(tx, std::move(event));
+}
+
+Awaitable<Result<Export>> UserStore::create_export(std::string user_id, const TraceContext* trace) {
   Export e;
   e.id = Uuid::v7().to_string();
   e.user_id = user_id;
   e.status = "pending";
   e.created_at = now();
+  auto tx = co_await db_->begin();
+  if (!tx) co_return tx.error();
   Params params{e.id, e.user_id, e.created_at};
-  auto rows = co_await db_->execute(kInsertExport, std::move(params));
+  auto rows = co_await (*tx)->execute(kInsertExport, std::move(params));
   if (!rows) co_return rows.error();
+  auto event = user_event(kExportRequested, user_id, {{"export_id", e.id}}, trace);
+  auto appended = co_await messaging::append(**tx, std::move(event));
+  if (!appended) co_return appended.error();
+  auto committed = co_await (*tx)->commit();
+  if (!committed) co_return committed.error();
   co_return e;
 }
 
@@ -437,11 +484,11 @@ Awaitable<Result<std::optional<Export>>> UserStore::export_of(std::string user_i
   co_return std::optional<Export>(export_from(*rows));
 }
 
-Awaitable<Status> UserStore::finish_export(std::string export_id, std::string object_key,
-                                           std::string error) {
+Awaitable<Status> UserStore::finish_export(sql::Transaction& tx, std::string export_id,
+                                           std::string object_key, std::string error) {
   const std::string status = error.empty() ? "ready" : "failed";
   Params params{std::move(export_id), status, std::move(object_key), std::move(error), now()};
-  auto rows = co_await db_->execute(kFinishExport, std::move(params));
+  auto rows = co_await tx.execute(kFinishExport, std::move(params));
   if (!rows) co_return rows.error();
   co_return Ok{};
 }

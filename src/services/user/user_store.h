@@ -15,6 +15,10 @@
 #include "runtime/error.h"
 #include "services/user/email.h"
 
+namespace stoa {
+struct TraceContext;
+}
+
 namespace stoa::user {
 
 struct Profile {
@@ -71,14 +75,17 @@ class UserStore {
 
   sql::Database& database() { return *db_; }
 
+  // Each change below appends its event (user_events.h) through the outbox in its own
+  // transaction; `trace` (may be nullptr) becomes the event's traceparent.
   // Errc::conflict when the address's key is taken.
   Awaitable<Result<Profile>> create(Email email, std::string password_hash,
-                                    std::string display_name);
+                                    std::string display_name, const TraceContext* trace);
   Awaitable<Result<std::optional<Profile>>> profile(std::string id, sql::Target target);
   // Errc::not_found (no such user, or it was deleted), permission_denied (disabled or being
   // deleted), aborted (the version is not `expected_version`: the caller's copy is stale).
   Awaitable<Result<Profile>> update_display_name(std::string id, std::string display_name,
-                                                 std::int64_t expected_version);
+                                                 std::int64_t expected_version,
+                                                 const TraceContext* trace);
   Awaitable<Result<std::optional<Credentials>>> credentials_by_email(std::string email_key);
   Awaitable<Result<std::optional<Credentials>>> credentials_by_id(std::string id);
   Awaitable<Status> set_password_hash(std::string id, std::string password_hash);
@@ -93,20 +100,26 @@ class UserStore {
   // empty), after `cursor` (an id), from a replica.
   Awaitable<Result<UserPage>> list(std::string folded_query, std::string cursor, std::size_t limit);
   // Admin: disable/enable (status active <-> disabled), set roles. Errc::not_found.
-  Awaitable<Result<Profile>> set_status(std::string id, std::string status, std::string actor);
+  Awaitable<Result<Profile>> set_status(std::string id, std::string status, std::string actor,
+                                        const TraceContext* trace);
   Awaitable<Result<Profile>> set_roles(std::string id, std::vector<std::string> roles,
-                                       std::string actor);
+                                       std::string actor, const TraceContext* trace);
 
-  // The owner asks for deletion: status becomes deleting (Errc::not_found when there is no
-  // such active or disabled user).
-  Awaitable<Result<Profile>> request_deletion(std::string id);
-  // The deletion worker: erases personal data and addresses, keeps the audit record. Returns
-  // the export object keys to delete. Idempotent.
-  Awaitable<Result<std::vector<std::string>>> erase(std::string id);
+  // The owner asks for deletion: status becomes deleting and the deletion worker gets
+  // stoa.user.deletion_requested.v1 (Errc::not_found when there is no such active or
+  // disabled user).
+  Awaitable<Result<Profile>> request_deletion(std::string id, const TraceContext* trace);
+  // The deletion worker: the object keys of the user's exports (to delete first), then, in
+  // the worker's transaction, the erasure of personal data, addresses and exports, with the
+  // audit record kept and stoa.user.deleted.v1 appended. Idempotent.
+  Awaitable<Result<std::vector<std::string>>> export_keys(std::string id);
+  Awaitable<Status> erase(sql::Transaction& tx, std::string id, const TraceContext* trace);
 
-  Awaitable<Result<Export>> create_export(std::string user_id);
+  // A pending export; the export worker gets stoa.user.export_requested.v1.
+  Awaitable<Result<Export>> create_export(std::string user_id, const TraceContext* trace);
   Awaitable<Result<std::optional<Export>>> export_of(std::string user_id, std::string export_id);
-  Awaitable<Status> finish_export(std::string export_id, std::string object_key, std::string error);
+  Awaitable<Status> finish_export(sql::Transaction& tx, std::string export_id,
+                                  std::string object_key, std::string error);
 
  private:
   std::shared_ptr<sql::Database> db_;

@@ -56,8 +56,9 @@ struct HttpResult {
 // One request on a fresh connection.
 inline HttpResult call(std::uint16_t port, const std::string& method, const std::string& target,
                        const std::string& body = "", const std::vector<std::string>& headers = {}) {
-  std::string request =
-      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "Connection: close\r\n";
+  std::string request = method + " " + target +
+                        " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                        "\r\nConnection: close\r\n";
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     request +=
         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
@@ -87,8 +88,8 @@ class UserService {
     // Cheap hashes: the suite registers many users; the parameters' own tests are elsewhere.
     env["STOA_USER_PASSWORD_MEMORY_BYTES"] = "64KiB";
     env["STOA_USER_PASSWORD_ITERATIONS"] = "1";
-    process_ = std::make_unique<stoa::test::StoaProcess>(std::vector<std::string>{"serve", "user"},
-                                                         std::move(env));
+    process_ = std::make_unique<stoa::test::StoaProcess>(
+        std::vector<std::string>{"serve", "user", "workers", "objects"}, std::move(env));
     ready_ = process_->wait_ready(std::chrono::seconds(60));
     // /healthz answers once the admin listener is up; the user listener follows.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -472,25 +473,77 @@ TEST_P(UserApi, ChangingThePasswordNeedsTheCurrentOne) {
             401);
 }
 
-TEST_P(UserApi, DeletionAndExportRequestsAreAccepted) {
+// GETs a presigned URL of the S3 endpoint ("http://127.0.0.1:PORT/PATH?QUERY").
+inline HttpResult fetch_url(const std::string& url) {
+  const std::string prefix = "http://127.0.0.1:";
+  if (!url.starts_with(prefix)) return {};
+  const auto slash = url.find('/', prefix.size());
+  const auto port = static_cast<std::uint16_t>(std::stoi(url.substr(prefix.size(), slash)));
+  return call(port, "GET", url.substr(slash));
+}
+
+// Export and deletion run in the workers, through the outbox, the broker and object storage.
+TEST_P(UserApi, ExportAndDeletionRunThroughTheWorkers) {
   const auto port = service_->port();
-  auto user = register_user(unique_email("leaving"));
+  const std::string email = unique_email("leaving");
+  auto user = register_user(email, "correct horse", "Leaving Person");
+  const std::string id(user.at("id").as_string());
   const std::string token = user_token(user);
+  ASSERT_EQ(call(port, "POST", "/v1/users/me/addresses",
+                 R"({"line1":"1 Exit Rd","city":"Elsewhere","country":"FR"})", {bearer(token)})
+                .status,
+            201);
   auto exported = call(port, "POST", "/v1/users/me/exports", "", {bearer(token)});
   ASSERT_EQ(exported.status, 202) << exported.text;
   const std::string export_id(exported.json().as_object().at("id").as_string());
-  auto status = call(port, "GET", "/v1/users/me/exports/" + export_id, "", {bearer(token)});
-  ASSERT_EQ(status.status, 200) << status.text;
-  EXPECT_EQ(status.json().as_object().at("id").as_string(), export_id);
   // Another user cannot see it.
   auto other = register_user(unique_email("other"));
   expect_problem(
       call(port, "GET", "/v1/users/me/exports/" + export_id, "", {bearer(user_token(other))}), 404);
 
+  js::object status;
+  for (int i = 0; i < 300; ++i) {
+    auto r = call(port, "GET", "/v1/users/me/exports/" + export_id, "", {bearer(token)});
+    ASSERT_EQ(r.status, 200) << r.text;
+    status = r.json().as_object();
+    if (status.at("status").as_string() != "pending") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(status.at("status").as_string(), "ready") << js::serialize(status) << service_->log();
+  const std::string url(status.at("download_url").as_string());
+  auto download = fetch_url(url);
+  ASSERT_EQ(download.status, 200) << download.text;
+  auto document = download.json();
+  ASSERT_TRUE(document.is_object()) << download.body;
+  EXPECT_EQ(document.as_object().at("profile").as_object().at("email").as_string(), email);
+  EXPECT_EQ(document.as_object().at("addresses").as_array().size(), 1u);
+
   auto deletion = call(port, "POST", "/v1/users/me/deletion", "", {bearer(token)});
   ASSERT_EQ(deletion.status, 202) << deletion.text;
-  auto after = call(port, "GET", "/v1/users/me", "", {bearer(token)});
-  EXPECT_TRUE(after.status == 403 || after.status == 404) << after.text;
+  // The worker erases the account: its admin view shows no personal data left, the stored
+  // export is gone, and its password no longer opens anything.
+  const std::string admin = service_->token("00000000-0000-7000-8000-000000000001", {"admin"});
+  js::object erased;
+  for (int i = 0; i < 300; ++i) {
+    auto r = call(port, "GET", "/v1/users/" + id, "", {bearer(admin)});
+    if (r.status == 200) {
+      erased = r.json().as_object();
+      if (erased.at("status").as_string() == "deleted") break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(erased.at("status").as_string(), "deleted") << js::serialize(erased);
+  EXPECT_EQ(erased.at("email").as_string(), "deleted:" + id);
+  EXPECT_EQ(erased.at("display_name").as_string(), "");
+  EXPECT_EQ(fetch_url(url).status, 404);
+  expect_problem(call(port, "GET", "/v1/users/me", "", {bearer(token)}), 404);
+  const std::string service = service_->token("auth-service", {}, "stoa.user.credentials");
+  expect_problem(
+      post("/internal/v1/credentials/check",
+           js::object{{"email", email}, {"password", "correct horse"}}, {bearer(service)}),
+      401);
+  // The address is free for a new account.
+  register_user(email);
 }
 
 }  // namespace stoa::user::test
