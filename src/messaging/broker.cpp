@@ -24,15 +24,6 @@ Registry& registry() {
   return instance;
 }
 
-std::int64_t in_range(const Config& config, const char* key, std::int64_t low, std::int64_t high) {
-  const auto value = config.integer(key);
-  if (value < low || value > high) {
-    throw std::invalid_argument(std::string(key) + " must be between " + std::to_string(low) +
-                                " and " + std::to_string(high) + ", not " + std::to_string(value));
-  }
-  return value;
-}
-
 }  // namespace
 
 bool register_adapter(std::string scheme, AdapterFactory factory) {
@@ -45,11 +36,11 @@ BrokerOptions BrokerOptions::from_config(const Config& config) {
   BrokerOptions options;
   options.url = config.string("broker.url");
   options.max_attempts =
-      static_cast<std::uint32_t>(in_range(config, "broker.max_attempts", 1, 1000));
+      static_cast<std::uint32_t>(config.integer_in("broker.max_attempts", 1, 1000));
   options.retry_delay = config.duration("broker.retry_delay");
   options.max_retry_delay = config.duration("broker.max_retry_delay");
   options.visibility_timeout = config.duration("broker.visibility_timeout");
-  options.prefetch = static_cast<std::size_t>(in_range(config, "broker.prefetch", 1, 65535));
+  options.prefetch = static_cast<std::size_t>(config.integer_in("broker.prefetch", 1, 65535));
   options.max_message_bytes = config.bytes("broker.max_message_bytes");
   options.segment_bytes = config.bytes("broker.segment_bytes");
   if (options.retry_delay.count() <= 0 || options.max_retry_delay < options.retry_delay) {
@@ -72,6 +63,33 @@ std::chrono::milliseconds BrokerOptions::backoff(std::uint32_t attempt) const {
   auto delay = retry_delay;
   for (std::uint32_t i = 1; i < attempt && delay < max_retry_delay; ++i) delay *= 2;
   return std::min(delay, max_retry_delay);
+}
+
+Status check_name(std::string_view what, std::string_view name, std::size_t max_bytes) {
+  if (name.empty() || name.size() > max_bytes) {
+    return Error{Errc::invalid_argument,
+                 std::string(what) + " must be 1-" + std::to_string(max_bytes) + " bytes"};
+  }
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) {
+      return Error{Errc::invalid_argument, std::string(what) + " " + quote_for_message(name) +
+                                               " holds spaces or control characters"};
+    }
+  }
+  return Ok{};
+}
+
+Status check_group(const GroupSpec& group, std::size_t max_name_bytes) {
+  auto status = check_name("the group name", group.name, max_name_bytes);
+  if (!status) return status;
+  if (group.topics.empty()) {
+    return Error{Errc::invalid_argument, "group " + group.name + " names no topic"};
+  }
+  for (const auto& topic : group.topics) {
+    status = check_name("the topic", topic, max_name_bytes);
+    if (!status) return status;
+  }
+  return Ok{};
 }
 
 Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventLoop& loop,

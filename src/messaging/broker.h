@@ -143,6 +143,12 @@ class Broker {
   virtual void close() = 0;
 };
 
+// For adapters: Errc::invalid_argument unless `name` (a group's or a topic's) is 1 to
+// `max_bytes` bytes without spaces or control characters; `what` names it in the message.
+Status check_name(std::string_view what, std::string_view name, std::size_t max_bytes);
+// The same for a group's name and each of its topics, of which it needs at least one.
+Status check_group(const GroupSpec& group, std::size_t max_name_bytes);
+
 // Picks the adapter by the URL's scheme: embedded://, amqp:// (RabbitMQ) or kafka:// (Kafka);
 // Errc::invalid_argument for any other.
 Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventLoop& loop,

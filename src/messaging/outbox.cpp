@@ -98,15 +98,6 @@ struct Outcome {
   std::string error;
 };
 
-std::int64_t in_range(const Config& config, const char* key, std::int64_t low, std::int64_t high) {
-  const auto value = config.integer(key);
-  if (value < low || value > high) {
-    throw std::invalid_argument(std::string(key) + " must be between " + std::to_string(low) +
-                                " and " + std::to_string(high) + ", not " + std::to_string(value));
-  }
-  return value;
-}
-
 std::int64_t count_or_zero(const sql::Value& value) {
   return value.optional_integer().value_or(0);
 }
@@ -189,7 +180,7 @@ std::int64_t unix_millis() {
 OutboxOptions OutboxOptions::from_config(const Config& config) {
   OutboxOptions options;
   options.poll_interval = config.duration("outbox.poll_interval");
-  options.batch_size = static_cast<std::size_t>(in_range(config, "outbox.batch_size", 1, 10000));
+  options.batch_size = static_cast<std::size_t>(config.integer_in("outbox.batch_size", 1, 10000));
   options.lease_timeout = config.duration("outbox.lease_timeout");
   options.sent_ttl = config.duration("outbox.sent_ttl");
   options.prune_interval = config.duration("outbox.prune_interval");

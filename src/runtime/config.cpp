@@ -668,6 +668,15 @@ std::int64_t Config::integer(std::string_view key) const {
   return *value;
 }
 
+std::int64_t Config::integer_in(std::string_view key, std::int64_t low, std::int64_t high) const {
+  const auto value = integer(key);
+  if (value < low || value > high) {
+    throw std::invalid_argument(std::string(key) + " must be between " + std::to_string(low) +
+                                " and " + std::to_string(high) + ", not " + std::to_string(value));
+  }
+  return value;
+}
+
 double Config::number(std::string_view key) const {
   const auto* value = std::get_if<double>(&entry(key).value);
   if (value == nullptr) misuse(key, "is not a float");

@@ -50,6 +50,8 @@ class Config {
   // is a programming error: std::logic_error.
   const std::string& string(std::string_view key) const;
   std::int64_t integer(std::string_view key) const;
+  // integer(key), or std::invalid_argument naming the key when it is outside [low, high].
+  std::int64_t integer_in(std::string_view key, std::int64_t low, std::int64_t high) const;
   double number(std::string_view key) const;
   bool boolean(std::string_view key) const;
   std::vector<std::string> strings(std::string_view key) const;

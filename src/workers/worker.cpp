@@ -24,15 +24,6 @@ using messaging::Delivery;
 
 namespace {
 
-std::int64_t in_range(const Config& config, const char* key, std::int64_t low, std::int64_t high) {
-  const auto value = config.integer(key);
-  if (value < low || value > high) {
-    throw std::invalid_argument(std::string(key) + " must be between " + std::to_string(low) +
-                                " and " + std::to_string(high) + ", not " + std::to_string(value));
-  }
-  return value;
-}
-
 // A group at run time: its consumer and its counters.
 struct Running {
   Group group;
@@ -78,10 +69,10 @@ struct Worker::State {
 
 WorkerOptions WorkerOptions::from_config(const Config& config) {
   WorkerOptions options;
-  options.concurrency = static_cast<std::size_t>(in_range(config, "workers.concurrency", 1, 1024));
-  options.prefetch = static_cast<std::size_t>(in_range(config, "workers.prefetch", 0, 65535));
+  options.concurrency = static_cast<std::size_t>(config.integer_in("workers.concurrency", 1, 1024));
+  options.prefetch = static_cast<std::size_t>(config.integer_in("workers.prefetch", 0, 65535));
   options.max_attempts =
-      static_cast<std::uint32_t>(in_range(config, "broker.max_attempts", 1, 1000));
+      static_cast<std::uint32_t>(config.integer_in("broker.max_attempts", 1, 1000));
   options.lag_interval = config.duration("workers.lag_interval");
   if (options.lag_interval < std::chrono::milliseconds(100)) {
     throw std::invalid_argument("workers.lag_interval must be at least 100ms");

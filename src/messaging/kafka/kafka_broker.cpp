@@ -33,25 +33,6 @@ Error closed_error() {
 }
 
 // Kafka's legal topic characters, which group names need too (they prefix topics).
-Status check_name(std::string_view what, std::string_view name) {
-  if (name.empty() || name.size() > kMaxName) {
-    return Error{Errc::invalid_argument,
-                 std::string(what) + " must be 1-" + std::to_string(kMaxName) + " bytes"};
-  }
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) {
-      return Error{Errc::invalid_argument, std::string(what) + " " + quote_for_message(name) +
-                                               " may hold only A-Z a-z 0-9 . _ - on Kafka"};
-    }
-  }
-  if (name == "." || name == "..") {
-    return Error{Errc::invalid_argument, std::string(what) + " cannot be . or .."};
-  }
-  return Ok{};
-}
-
 struct Shared {
   BrokerOptions options;
   KafkaSettings settings;
@@ -98,7 +79,8 @@ Result<std::map<std::string, std::vector<std::string>>> read_bindings(Shared& sh
     if (topics == nullptr || !topics->is_array()) return;
     std::vector<std::string> names;
     for (const auto& t : topics->as_array()) {
-      if (t.is_string() && check_name("topic", t.as_string())) names.emplace_back(t.as_string());
+      if (t.is_string() && check_name("topic", t.as_string(), kMaxName))
+        names.emplace_back(t.as_string());
     }
     out[group] = std::move(names);
   });
@@ -416,7 +398,7 @@ class KafkaBroker final : public Broker {
   }
 
   Awaitable<Status> declare_group(GroupSpec spec) override {
-    auto status = check_group(spec);
+    auto status = check_group(spec, kMaxName);
     if (!status) co_return status;
     auto shared = shared_;
     std::function<Status()> work = [shared, spec] { return declare_now(*shared, spec); };
@@ -509,7 +491,7 @@ class KafkaBroker final : public Broker {
 
  private:
   Result<Outgoing> prepare(const Message& message) {
-    auto name = check_name("the topic", message.topic);
+    auto name = check_name("the topic", message.topic, kMaxName);
     if (!name) return name.error();
     {
       std::lock_guard lock(shared_->mutex);
@@ -528,19 +510,6 @@ class KafkaBroker final : public Broker {
       out.headers.emplace_back(header::traceparent, message.event.traceparent);
     }
     return out;
-  }
-
-  static Status check_group(const GroupSpec& spec) {
-    auto status = check_name("the group name", spec.name);
-    if (!status) return status;
-    if (spec.topics.empty()) {
-      return Error{Errc::invalid_argument, "group " + spec.name + " names no topic"};
-    }
-    for (const auto& t : spec.topics) {
-      status = check_name("the topic", t);
-      if (!status) return status;
-    }
-    return Ok{};
   }
 
   std::shared_ptr<Shared> shared_;

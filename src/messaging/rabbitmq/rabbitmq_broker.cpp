@@ -10,20 +10,6 @@ namespace {
 // Group names go into queue names (at most 255 bytes, the namespace and a prefix included).
 constexpr std::size_t kMaxName = 200;
 
-Status check_name(std::string_view what, std::string_view name) {
-  if (name.empty() || name.size() > kMaxName) {
-    return Error{Errc::invalid_argument,
-                 std::string(what) + " must be 1-" + std::to_string(kMaxName) + " bytes"};
-  }
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) {
-      return Error{Errc::invalid_argument, std::string(what) + " " + quote_for_message(name) +
-                                               " holds spaces or control characters"};
-    }
-  }
-  return Ok{};
-}
-
 Error no_group(const std::string& group) {
   return Error{Errc::not_found, "consumer group " + quote_for_message(group) + " is not declared"};
 }
@@ -99,7 +85,7 @@ class RabbitBroker final : public Broker {
   std::string_view system() const override { return "rabbitmq"; }
 
   Awaitable<Status> publish(Message message) override {
-    auto status = check_name("the topic", message.topic);
+    auto status = check_name("the topic", message.topic, kMaxName);
     if (!status) co_return status;
     auto envelope = cloudevents::encode(message.event, state_->limits);
     if (!envelope) {
@@ -122,7 +108,7 @@ class RabbitBroker final : public Broker {
   }
 
   Awaitable<Status> declare_group(GroupSpec spec) override {
-    auto status = check_group(spec);
+    auto status = check_group(spec, kMaxName);
     if (!status) co_return status;
     auto state = state_;
     auto group = std::make_shared<const GroupSpec>(std::move(spec));
@@ -303,19 +289,6 @@ class RabbitBroker final : public Broker {
   }
 
  private:
-  static Status check_group(const GroupSpec& spec) {
-    auto status = check_name("the group name", spec.name);
-    if (!status) return status;
-    if (spec.topics.empty()) {
-      return Error{Errc::invalid_argument, "group " + spec.name + " names no topic"};
-    }
-    for (const auto& t : spec.topics) {
-      status = check_name("the topic", t);
-      if (!status) return status;
-    }
-    return Ok{};
-  }
-
   std::vector<DeadLetter> to_dead_letters(const std::vector<Inbound>& found) const {
     std::vector<DeadLetter> out;
     for (const auto& in : found) {

@@ -15,6 +15,7 @@
 #include "runtime/uuid.h"
 #include "runtime/worker_pool.h"
 #include "services/user/request_body.h"
+#include "services/user/user_json.h"
 
 namespace stoa::user {
 namespace {
@@ -32,18 +33,6 @@ constexpr std::size_t kDefaultPageSize = 20;
 const TextRule kDisplayNameRule{.min_chars = 1, .max_chars = kMaxDisplayNameChars};
 const TextRule kPasswordRule{.min_chars = kMinPasswordChars, .max_bytes = kMaxPasswordBytes};
 const TextRule kEmailRule{.min_chars = 1, .max_bytes = kMaxEmailBytes};
-
-js::object profile_json(const Profile& p) {
-  js::array roles;
-  for (const auto& role : p.roles) roles.emplace_back(role);
-  return js::object{{"id", p.id},
-                    {"email", p.email},
-                    {"display_name", p.display_name},
-                    {"roles", std::move(roles)},
-                    {"status", p.status},
-                    {"created_at", p.created_at},
-                    {"updated_at", p.updated_at}};
-}
 
 // The cached form: the profile and its version.
 std::string profile_cache_value(const Profile& p) {
@@ -165,18 +154,6 @@ Result<Address> address_from_body(const Request& request) {
                  "country must be an ISO 3166-1 alpha-2 code in capitals, like \"DE\""};
   }
   return a;
-}
-
-js::object address_json(const Address& a) {
-  return js::object{{"id", a.id},
-                    {"label", a.label},
-                    {"line1", a.line1},
-                    {"line2", a.line2},
-                    {"city", a.city},
-                    {"region", a.region},
-                    {"postal_code", a.postal_code},
-                    {"country", a.country},
-                    {"created_at", a.created_at}};
 }
 
 class UserApi : public std::enable_shared_from_this<UserApi> {

@@ -25,16 +25,10 @@ ApiOptions options_from(const Config& config) {
   options.credential_scope = config.string("user.credential_scope");
   options.admin_role = config.string("user.admin_role");
   const auto memory = config.bytes("user.password_memory_bytes");
-  const auto iterations = config.integer("user.password_iterations");
-  const auto parallelism = config.integer("user.password_parallelism");
+  const auto iterations = config.integer_in("user.password_iterations", 1, 100);
+  const auto parallelism = config.integer_in("user.password_parallelism", 1, 64);
   if (memory < 8 * 1024 || memory > 4ull * 1024 * 1024 * 1024) {
     throw std::invalid_argument("user.password_memory_bytes must be from 8KiB to 4GiB");
-  }
-  if (iterations < 1 || iterations > 100) {
-    throw std::invalid_argument("user.password_iterations must be from 1 to 100");
-  }
-  if (parallelism < 1 || parallelism > 64) {
-    throw std::invalid_argument("user.password_parallelism must be from 1 to 64");
   }
   options.password.memory_kib = static_cast<std::uint32_t>(memory / 1024);
   options.password.iterations = static_cast<std::uint32_t>(iterations);
@@ -44,10 +38,7 @@ ApiOptions options_from(const Config& config) {
 
 LockoutPolicy lockout_from(const Config& config, const char* threshold_key) {
   LockoutPolicy policy;
-  policy.threshold = config.integer(threshold_key);
-  if (policy.threshold < 1) {
-    throw std::invalid_argument(std::string(threshold_key) + " must be at least 1");
-  }
+  policy.threshold = config.integer_in(threshold_key, 1, 1'000'000);
   policy.window = config.duration("user.lockout_failure_ttl");
   policy.base_delay = config.duration("user.lockout_base_delay");
   policy.max_delay = config.duration("user.lockout_max_delay");

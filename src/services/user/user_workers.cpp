@@ -26,6 +26,7 @@
 #include "runtime/json.h"
 #include "services/user/user_api.h"
 #include "services/user/user_events.h"
+#include "services/user/user_json.h"
 #include "services/user/user_store.h"
 #include "workers/handlers.h"
 
@@ -54,29 +55,10 @@ Awaitable<Result<std::optional<std::string>>> export_document(UserStore& store,
   if (!*profile || (*profile)->status == "deleted") co_return std::optional<std::string>();
   auto addresses = co_await store.addresses(user_id);
   if (!addresses) co_return addresses.error();
-  const Profile& p = **profile;
-  js::array roles;
-  for (const auto& role : p.roles) roles.emplace_back(role);
   js::array address_list;
-  for (const auto& a : *addresses) {
-    address_list.push_back(js::object{{"id", a.id},
-                                      {"label", a.label},
-                                      {"line1", a.line1},
-                                      {"line2", a.line2},
-                                      {"city", a.city},
-                                      {"region", a.region},
-                                      {"postal_code", a.postal_code},
-                                      {"country", a.country},
-                                      {"created_at", a.created_at}});
-  }
+  for (const auto& a : *addresses) address_list.push_back(address_json(a));
   js::object document{{"exported_at", obs::json_text::rfc3339_ms(std::chrono::system_clock::now())},
-                      {"profile", js::object{{"id", p.id},
-                                             {"email", p.email},
-                                             {"display_name", p.display_name},
-                                             {"roles", std::move(roles)},
-                                             {"status", p.status},
-                                             {"created_at", p.created_at},
-                                             {"updated_at", p.updated_at}}},
+                      {"profile", profile_json(**profile)},
                       {"addresses", std::move(address_list)}};
   co_return std::optional<std::string>(json::serialize(document));
 }
