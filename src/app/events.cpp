@@ -76,30 +76,32 @@ std::string broker_error(const Error& error) {
   return message;
 }
 
+// The groups to act on: the one named (the broker says whether it exists: RabbitMQ lists
+// only the groups this process declared), or every group the broker lists.
 Result<std::vector<std::string>> group_names(EventLoop& loop, messaging::Broker& broker,
                                              const std::optional<std::string>& group) {
+  if (group) return std::vector<std::string>{*group};
   auto groups = run_sync<Result<std::vector<messaging::GroupStatus>>>(
       loop, [&]() -> Awaitable<Result<std::vector<messaging::GroupStatus>>> {
         co_return co_await broker.groups();
       });
   if (!groups) return groups.error();
   std::vector<std::string> names;
-  for (const auto& status : *groups) {
-    if (!group || status.name == *group) names.push_back(status.name);
-  }
-  if (group && names.empty()) {
-    return Error{Errc::not_found, "no consumer group " + quote_for_message(*group)};
-  }
+  for (const auto& status : *groups) names.push_back(status.name);
   return names;
 }
 
 Result<std::vector<messaging::DeadLetter>> dead_letters(EventLoop& loop, messaging::Broker& broker,
                                                         const std::string& group,
                                                         std::size_t limit) {
-  return run_sync<Result<std::vector<messaging::DeadLetter>>>(
+  auto found = run_sync<Result<std::vector<messaging::DeadLetter>>>(
       loop, [&]() -> Awaitable<Result<std::vector<messaging::DeadLetter>>> {
         co_return co_await broker.dead_letters(group, limit);
       });
+  if (!found && found.error().code == Errc::not_found) {
+    return Error{Errc::not_found, "no consumer group " + quote_for_message(group)};
+  }
+  return found;
 }
 
 Status replay(EventLoop& loop, messaging::Broker& broker, const std::string& group,

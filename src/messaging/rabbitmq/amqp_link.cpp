@@ -82,6 +82,8 @@ struct AmqpLink::Impl final : Session {
   bool stopping = false;
   std::atomic<bool> up{false};
   std::string down_reason = "not connected yet";
+  bool attempted = false;  // the first connection attempt has ended (wait_first_attempt)
+  std::condition_variable attempted_cv;
   int wake_fd = -1;
   std::thread thread;
 
@@ -160,6 +162,11 @@ struct AmqpLink::Impl final : Session {
       }
       if (conn == nullptr) {
         auto status = connect();
+        if (!attempted) {
+          std::lock_guard lock(mutex);
+          attempted = true;
+          attempted_cv.notify_all();
+        }
         if (!status) {
           set_down(status.error().message);
           disconnect();
@@ -746,6 +753,11 @@ std::string AmqpLink::last_error() const {
 
 void AmqpLink::stop() {
   impl_->stop();
+}
+
+void AmqpLink::wait_first_attempt(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->attempted_cv.wait_for(lock, timeout, [this] { return impl_->attempted; });
 }
 
 }  // namespace stoa::messaging::rabbitmq

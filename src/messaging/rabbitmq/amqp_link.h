@@ -109,6 +109,9 @@ class AmqpLink {
   // `refused` with Errc::unavailable (or Errc::cancelled), on that thread or this one.
   void run(Job job, std::function<void(Error)> refused);
   bool connected() const;
+  // Blocks until the first connection attempt has ended, at most `timeout`: calls made right
+  // after opening then find the link up instead of failing with "not connected yet".
+  void wait_first_attempt(std::chrono::milliseconds timeout);
   // Why the link is down ("" while connected).
   std::string last_error() const;
   // Fails what is pending, closes the connection, joins the thread. Idempotent.

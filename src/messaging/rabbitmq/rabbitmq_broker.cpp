@@ -339,6 +339,9 @@ Result<std::shared_ptr<Broker>> open_rabbitmq(const BrokerOptions& options) {
   hooks.on_disconnect = [raw] { on_disconnect(*raw); };
   hooks.on_tick = [raw](Session& s) { expire_leases(*raw, s); };
   state->link = std::make_unique<AmqpLink>(*url, std::move(hooks));
+  // Opening is start-up: let the first connection happen (or fail) before the components'
+  // first calls, which would otherwise all fail with "not connected yet".
+  state->link->wait_first_attempt(std::chrono::seconds(10));
   return std::shared_ptr<Broker>(std::make_shared<RabbitBroker>(std::move(state)));
 }
 
