@@ -97,16 +97,35 @@ std::string Hasher::finish() {
   return std::string(reinterpret_cast<char*>(out), length);
 }
 
+namespace {
+
+// A one-shot digest on a context kept per thread: a new context per call costs an allocation
+// and OpenSSL's set-up, more than hashing a SigV4 canonical request.
+std::string one_shot(Hasher::Kind kind, std::string_view bytes) {
+  struct Context {
+    EVP_MD_CTX* context = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(context); }
+  };
+  thread_local Context reused;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (reused.context == nullptr ||
+      EVP_DigestInit_ex2(reused.context, algorithm(kind), nullptr) != 1 ||
+      EVP_DigestUpdate(reused.context, bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(reused.context, out, &length) != 1) {
+    throw std::runtime_error("OpenSSL cannot compute a digest");
+  }
+  return std::string(reinterpret_cast<char*>(out), length);
+}
+
+}  // namespace
+
 std::string md5(std::string_view bytes) {
-  Hasher h(Hasher::Kind::md5);
-  h.update(bytes);
-  return h.finish();
+  return one_shot(Hasher::Kind::md5, bytes);
 }
 
 std::string sha256(std::string_view bytes) {
-  Hasher h(Hasher::Kind::sha256);
-  h.update(bytes);
-  return h.finish();
+  return one_shot(Hasher::Kind::sha256, bytes);
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view message) {

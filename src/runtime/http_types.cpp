@@ -82,20 +82,24 @@ Response Response::json(int status, std::string body) {
 std::optional<std::string> percent_decode(std::string_view in, bool form_encoding) {
   std::string out;
   out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && form_encoding) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
+  while (!in.empty()) {
+    // Everything up to the next escape goes in with one append. (A plain loop: find_first_of
+    // of a two-byte set scans the set once per byte.)
+    std::size_t at = 0;
+    while (at < in.size() && in[at] != '%' && !(form_encoding && in[at] == '+')) ++at;
+    out.append(in.data(), at);
+    if (at == in.size()) break;
+    if (in[at] == '+') {
+      out += ' ';
+      in.remove_prefix(at + 1);
+      continue;
     }
+    if (at + 2 >= in.size()) return std::nullopt;
+    int hi = hex_value(in[at + 1]);
+    int lo = hex_value(in[at + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    in.remove_prefix(at + 3);
   }
   return out;
 }

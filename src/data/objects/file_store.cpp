@@ -199,11 +199,15 @@ class FileBucket final : public ObjectStore {
     return layout::object_path(key);
   }
 
+  // The bucket's directory is looked at only when the object is missing: a read that finds
+  // its object costs an open and an fstat, nothing more.
   Result<fileobject::OpenFile> open(const std::string& key) const {
-    auto path = checked_path(key);
+    if (auto s = validate_key(key); !s) return s.error();
+    auto path = layout::object_path(key);
     if (!path) return path.error();
     auto file = fileobject::open(directory_ / *path);
     if (!file && file.error().code == Errc::not_found) {
+      if (!exists()) return no_such_bucket(name_);
       return Error{Errc::not_found, "no such key " + quote_for_message(key)};
     }
     return file;

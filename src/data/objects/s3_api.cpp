@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <ctime>
+#include <span>
 
 #include "data/objects/file_layout.h"
 #include "data/objects/s3_payload.h"
@@ -130,8 +131,8 @@ using namespace detail;
 namespace {
 
 // Query parameters, decoded; a name without '=' maps to "".
-std::map<std::string, std::string> parse_query(std::string_view query) {
-  std::map<std::string, std::string> out;
+std::map<std::string, std::string, std::less<>> parse_query(std::string_view query) {
+  std::map<std::string, std::string, std::less<>> out;
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -220,7 +221,7 @@ Awaitable<S3Api::Reply> S3Api::dispatch(Call& call) {
                                             "select",
                                             "restore",
                                             "versions"};
-  for (const char* name : unsupported) {
+  for (const char* name : call.query.empty() ? std::span<const char* const>() : unsupported) {
     if (call.has(name)) co_return not_implemented(std::string("The ?") + name + " subresource");
   }
   if (call.key.empty()) {

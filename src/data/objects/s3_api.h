@@ -48,10 +48,10 @@ class S3Api {
     http::Request& request;
     std::string bucket;  // "" for the service (GET /)
     std::string key;     // "" for a bucket
-    std::map<std::string, std::string> query;
+    std::map<std::string, std::string, std::less<>> query;
     Authenticated auth;
-    bool has(const std::string& name) const { return query.contains(name); }
-    std::string get(const std::string& name) const {
+    bool has(std::string_view name) const { return !query.empty() && query.contains(name); }
+    std::string get(std::string_view name) const {
       auto it = query.find(name);
       return it == query.end() ? std::string() : it->second;
     }

@@ -1,8 +1,9 @@
 #include "data/objects/s3_auth.h"
 
+#include <algorithm>
 #include <charconv>
-#include <ctime>
-#include <map>
+#include <chrono>
+#include <vector>
 
 #include "data/objects/sigv4.h"
 #include "runtime/digest.h"
@@ -25,10 +26,10 @@ S3Error signature_mismatch() {
           "Check your key and signing method."};
 }
 
-// 20240102T030405Z -> time point.
+// 20240102T030405Z -> time point. Civil-date arithmetic, not timegm(): that takes the
+// time-zone lock on every request.
 std::optional<Clock::time_point> parse_amz_date(std::string_view text) {
   if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') return std::nullopt;
-  std::tm tm{};
   auto num = [&](std::size_t at, std::size_t n, int& out) {
     auto [p, ec] = std::from_chars(text.data() + at, text.data() + at + n, out);
     return ec == std::errc() && p == text.data() + at + n;
@@ -38,15 +39,12 @@ std::optional<Clock::time_point> parse_amz_date(std::string_view text) {
       !num(13, 2, s)) {
     return std::nullopt;
   }
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  std::time_t t = timegm(&tm);
-  if (t == -1) return std::nullopt;
-  return Clock::from_time_t(t);
+  std::chrono::year_month_day date{std::chrono::year(y),
+                                   std::chrono::month(static_cast<unsigned>(mo)),
+                                   std::chrono::day(static_cast<unsigned>(d))};
+  if (!date.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  return Clock::time_point(std::chrono::sys_days(date)) + std::chrono::hours(h) +
+         std::chrono::minutes(mi) + std::chrono::seconds(s);
 }
 
 struct CredentialScope {
@@ -89,16 +87,20 @@ std::optional<S3Error> check_scope(const CredentialScope& scope, std::string_vie
   out.amz_date = std::string(amz_date);
   out.scope = sigv4::scope(scope.date8, scope.region);
   // The derived key changes once a day per user: keep the last few per thread.
-  thread_local std::map<std::string, std::string> keys;
-  std::string cache_key =
-      scope.access_key + '\n' + secret->second + '\n' + scope.date8 + '\n' + scope.region;
-  auto cached = keys.find(cache_key);
+  struct DerivedKey {
+    std::string secret, date8, region, key;
+  };
+  thread_local std::vector<DerivedKey> keys;
+  auto cached = std::find_if(keys.begin(), keys.end(), [&](const DerivedKey& k) {
+    return k.date8 == scope.date8 && k.region == scope.region && k.secret == secret->second;
+  });
   if (cached == keys.end()) {
     if (keys.size() >= 64) keys.clear();
-    cached = keys.emplace(cache_key, sigv4::signing_key(secret->second, scope.date8, scope.region))
-                 .first;
+    keys.push_back({secret->second, scope.date8, scope.region,
+                    sigv4::signing_key(secret->second, scope.date8, scope.region)});
+    cached = keys.end() - 1;
   }
-  out.signing_key = cached->second;
+  out.signing_key = cached->key;
   return std::nullopt;
 }
 
@@ -180,7 +182,7 @@ std::variant<Authenticated, S3Error> header_auth(const http::Request& request,
       .raw_query = request.query,
       .skip_query_parameter = {},
       .headers = std::move(headers),
-      .payload_hash = std::string(*payload_hash),
+      .payload_hash = *payload_hash,
   });
   std::string expected =
       sigv4::signature(out.signing_key, sigv4::string_to_sign(out.amz_date, out.scope, canonical));

@@ -1,7 +1,10 @@
 #include "data/objects/sigv4.h"
 
 #include <algorithm>
+#include <array>
 #include <ctime>
+#include <deque>
+#include <optional>
 
 #include "runtime/digest.h"
 #include "runtime/hex.h"
@@ -11,9 +14,20 @@ namespace stoa::objects::sigv4 {
 
 namespace {
 
+// RFC 3986's unreserved bytes, as a table: the encoders test every byte of a request's
+// path and query.
+constexpr std::array<bool, 256> kUnreserved = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[static_cast<std::size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                         (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                                         c == '.' || c == '~';
+  }
+  return table;
+}();
+
 bool unreserved(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~';
+  return kUnreserved[static_cast<unsigned char>(c)];
 }
 
 // Trims and collapses runs of spaces, as SigV4's canonical header values require.
@@ -38,18 +52,46 @@ std::string uri_encode(std::string_view bytes, bool encode_slash) {
   static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(bytes.size() + bytes.size() / 4);
-  for (char c : bytes) {
-    if (unreserved(c) || (c == '/' && !encode_slash)) {
-      out += c;
-    } else {
-      auto b = static_cast<unsigned char>(c);
-      out += '%';
-      out += digits[b >> 4];
-      out += digits[b & 15];
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    // Runs of bytes that stay as they are go in with one append.
+    std::size_t run = i;
+    while (run < bytes.size() && (unreserved(bytes[run]) || (bytes[run] == '/' && !encode_slash))) {
+      ++run;
     }
+    out.append(bytes.data() + i, run - i);
+    if (run == bytes.size()) break;
+    auto b = static_cast<unsigned char>(bytes[run]);
+    const char escape[3] = {'%', digits[b >> 4], digits[b & 15]};
+    out.append(escape, 3);
+    i = run + 1;
   }
   return out;
 }
+
+namespace {
+
+int upper_hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether a raw query component is already what decoding and re-encoding would give:
+// only unreserved bytes, and escapes in upper-case hex of bytes that must be escaped. Most
+// components are (every one a presigned URL carries), and they skip both copies.
+bool already_canonical(std::string_view raw) {
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (unreserved(raw[i])) continue;
+    if (raw[i] != '%' || i + 2 >= raw.size()) return false;
+    int hi = upper_hex_value(raw[i + 1]), lo = upper_hex_value(raw[i + 2]);
+    if (hi < 0 || lo < 0 || unreserved(static_cast<char>(hi * 16 + lo))) return false;
+    i += 2;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::string canonical_uri(std::string_view raw_path) {
   if (raw_path.empty()) return "/";
@@ -59,21 +101,35 @@ std::string canonical_uri(std::string_view raw_path) {
 }
 
 std::string canonical_query(std::string_view raw_query, std::string_view skip) {
-  std::vector<std::pair<std::string, std::string>> pairs;
+  // Views into the raw query where a component is canonical already, into `recoded` where
+  // it had to be decoded and re-encoded (a deque: its elements never move).
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  std::deque<std::string> recoded;
+  auto canonical = [&](std::string_view raw) -> std::optional<std::string_view> {
+    if (already_canonical(raw)) return raw;
+    auto decoded = http::percent_decode(raw);
+    if (!decoded) return std::nullopt;
+    return recoded.emplace_back(uri_encode(*decoded, true));
+  };
+  // A canonical name decodes to `skip` exactly when it equals skip's encoding.
+  const std::string skip_encoded = uri_encode(skip, true);
   while (!raw_query.empty()) {
     auto amp = raw_query.find('&');
     std::string_view pair = raw_query.substr(0, amp);
     raw_query.remove_prefix(amp == std::string_view::npos ? raw_query.size() : amp + 1);
     if (pair.empty()) continue;
     auto eq = pair.find('=');
-    auto name = http::percent_decode(pair.substr(0, eq));
-    auto value = http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    auto name = canonical(pair.substr(0, eq));
+    auto value = canonical(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
     if (!name || !value) continue;
-    if (!skip.empty() && *name == skip) continue;
-    pairs.emplace_back(uri_encode(*name, true), uri_encode(*value, true));
+    if (!skip.empty() && *name == skip_encoded) continue;
+    pairs.emplace_back(*name, *value);
   }
   std::sort(pairs.begin(), pairs.end());
+  std::size_t length = 0;
+  for (const auto& [name, value] : pairs) length += name.size() + value.size() + 2;
   std::string out;
+  out.reserve(length);
   for (const auto& [name, value] : pairs) {
     if (!out.empty()) out += '&';
     out += name;
@@ -92,16 +148,30 @@ std::pair<std::string, std::string> canonical_request(const CanonicalRequest& re
     if (i > 0 && headers[i].name == headers[i - 1].name) {
       // Repeated fields join with ',' on one line.
       canonical_headers.back() = ',';
-      canonical_headers += canonical_value(headers[i].value) + '\n';
+      canonical_headers += canonical_value(headers[i].value);
+      canonical_headers += '\n';
       continue;
     }
-    canonical_headers += headers[i].name + ':' + canonical_value(headers[i].value) + '\n';
+    canonical_headers += headers[i].name;
+    canonical_headers += ':';
+    canonical_headers += canonical_value(headers[i].value);
+    canonical_headers += '\n';
     if (!signed_headers.empty()) signed_headers += ';';
     signed_headers += headers[i].name;
   }
-  std::string text = request.method + '\n' + canonical_uri(request.raw_path) + '\n' +
-                     canonical_query(request.raw_query, request.skip_query_parameter) + '\n' +
-                     canonical_headers + '\n' + signed_headers + '\n' + request.payload_hash;
+  std::string uri = canonical_uri(request.raw_path);
+  std::string query = canonical_query(request.raw_query, request.skip_query_parameter);
+  std::string text;
+  text.reserve(request.method.size() + uri.size() + query.size() + canonical_headers.size() +
+               signed_headers.size() + request.payload_hash.size() + 5);
+  for (std::string_view part : {request.method, std::string_view(uri), std::string_view(query),
+                                std::string_view(canonical_headers)}) {
+    text += part;
+    text += '\n';
+  }
+  text += signed_headers;
+  text += '\n';
+  text += request.payload_hash;
   return {std::move(text), std::move(signed_headers)};
 }
 
@@ -121,8 +191,14 @@ std::string scope(std::string_view date8, std::string_view region, std::string_v
 
 std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                            std::string_view canonical_request) {
-  return std::string(kAlgorithm) + '\n' + std::string(amz_date) + '\n' + std::string(scope) + '\n' +
-         to_hex(sha256(canonical_request));
+  std::string text;
+  text.reserve(kAlgorithm.size() + amz_date.size() + scope.size() + 67);
+  for (std::string_view part : {kAlgorithm, amz_date, scope}) {
+    text += part;
+    text += '\n';
+  }
+  text += to_hex(sha256(canonical_request));
+  return text;
 }
 
 std::string signing_key(std::string_view secret, std::string_view date8, std::string_view region,

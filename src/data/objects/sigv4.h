@@ -32,13 +32,14 @@ struct Header {
   std::string value;
 };
 
+// Views: the request's own strings, read during canonical_request() only.
 struct CanonicalRequest {
-  std::string method;
-  std::string raw_path;   // as sent, percent-encoded
-  std::string raw_query;  // as sent, without '?'
-  std::string skip_query_parameter;
-  std::vector<Header> headers;  // the signed ones, any order; values are trimmed here
-  std::string payload_hash;     // hex SHA-256, UNSIGNED-PAYLOAD, STREAMING-…
+  std::string_view method;
+  std::string_view raw_path;   // as sent, percent-encoded
+  std::string_view raw_query;  // as sent, without '?'
+  std::string_view skip_query_parameter;
+  std::vector<Header> headers;    // the signed ones, any order; values are trimmed here
+  std::string_view payload_hash;  // hex SHA-256, UNSIGNED-PAYLOAD, STREAMING-…
 };
 // The canonical request's text and the SignedHeaders value (names sorted, ';'-joined).
 std::pair<std::string, std::string> canonical_request(const CanonicalRequest& request);

@@ -9,6 +9,7 @@
 #include "runtime/base64.h"
 #include "runtime/digest.h"
 #include "runtime/hex.h"
+#include "runtime/http_types.h"
 
 namespace stoa::objects {
 namespace {
@@ -88,6 +89,28 @@ TEST(SigV4, CanonicalFormsNormaliseEncoding) {
   EXPECT_EQ(sigv4::canonical_query("b=2&a=1&a=0&list-type=2&prefix=x%2Fy&empty"),
             "a=0&a=1&b=2&empty=&list-type=2&prefix=x%2Fy");
   EXPECT_EQ(sigv4::canonical_query("X-Amz-Signature=abc&z=1", "X-Amz-Signature"), "z=1");
+  // Components already canonical are kept as sent; the others are decoded and re-encoded:
+  // lower-case hex, escaped unreserved bytes, bytes that need escaping, '+' (not a space).
+  EXPECT_EQ(sigv4::canonical_query("k=a%2Fb%3D"), "k=a%2Fb%3D");
+  EXPECT_EQ(sigv4::canonical_query("k=a%2fb"), "k=a%2Fb");
+  EXPECT_EQ(sigv4::canonical_query("k=%41%7E"), "k=A~");
+  EXPECT_EQ(sigv4::canonical_query("k=a b+c*"), "k=a%20b%2Bc%2A");
+  EXPECT_EQ(sigv4::canonical_query("%6B=1&j=2"), "j=2&k=1");
+  // A malformed escape drops the pair, as it did before; the others stay.
+  EXPECT_EQ(sigv4::canonical_query("a=%4&b=%zz&c=3"), "c=3");
+  EXPECT_EQ(sigv4::canonical_query("X-Amz-Signature=1&X%2DAmz-Signature=2&y=3", "X-Amz-Signature"),
+            "y=3");
+}
+
+TEST(PercentDecode, EscapesPlusAndMalformedInput) {
+  EXPECT_EQ(http::percent_decode("a%20b%2Fc"), "a b/c");
+  EXPECT_EQ(http::percent_decode("a+b"), "a+b");
+  EXPECT_EQ(http::percent_decode("a+b%2B", true), "a b+");
+  EXPECT_EQ(http::percent_decode(""), "");
+  EXPECT_EQ(http::percent_decode("%41"), "A");
+  EXPECT_FALSE(http::percent_decode("%4"));
+  EXPECT_FALSE(http::percent_decode("abc%"));
+  EXPECT_FALSE(http::percent_decode("%g1"));
 }
 
 TEST(Digest, KnownValues) {
