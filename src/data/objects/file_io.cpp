@@ -1,6 +1,7 @@
 #include "data/objects/file_io.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +31,26 @@ Error os_error(std::string_view what, const std::filesystem::path& path) {
               : e == ENOSPC || e == EDQUOT ? Errc::too_large
                                            : Errc::io;
   return Error{code, std::string(what) + " " + path.string() + ": " + std::strerror(e)};
+}
+
+Status write_all(int fd, std::string_view first, std::string_view second) {
+  while (!first.empty()) {
+    iovec parts[2] = {{const_cast<char*>(first.data()), first.size()},
+                      {const_cast<char*>(second.data()), second.size()}};
+    ssize_t n = ::writev(fd, parts, 2);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return os_error("write", "object file");
+    }
+    auto written = static_cast<std::size_t>(n);
+    if (written >= first.size()) {
+      second.remove_prefix(written - first.size());
+      first = {};
+    } else {
+      first.remove_prefix(written);
+    }
+  }
+  return write_all(fd, second);
 }
 
 Status write_all(int fd, std::string_view bytes) {

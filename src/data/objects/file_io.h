@@ -42,6 +42,8 @@ class Fd {
 Error os_error(std::string_view what, const std::filesystem::path& path);
 
 Status write_all(int fd, std::string_view bytes);
+// Both, in order, with as few writes as the kernel allows (writev).
+Status write_all(int fd, std::string_view first, std::string_view second);
 // Reads exactly out.size() bytes at `offset` (fewer only at the end of the file).
 Result<std::size_t> pread_full(int fd, char* out, std::size_t size, std::uint64_t offset);
 Status fsync_directory(const std::filesystem::path& directory);
