@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <unordered_map>
 
 #include "data/objects/file_layout.h"
 #include "runtime/digest.h"
@@ -89,6 +90,55 @@ Status publish(const WriteRequest& request) {
   }
 }
 
+// Descriptions of recently opened object files, per thread. An object file never changes
+// once published (a put writes a new file and renames it over the old), so a file with the
+// same device, inode, size and change and modification times has the same description: a
+// hit skips reading and parsing its JSON, most of the work of a small GET.
+class DescriptionCache {
+ public:
+  const ObjectInfo* find(const struct stat& st) const {
+    auto it = entries_.find(Key{st.st_dev, st.st_ino});
+    if (it == entries_.end() || !same_file(it->second, st)) return nullptr;
+    return &it->second.info;
+  }
+  void remember(const struct stat& st, const ObjectInfo& info) {
+    if (entries_.size() >= kEntries) entries_.clear();  // crude, bounded, rarely hit
+    entries_.insert_or_assign(Key{st.st_dev, st.st_ino},
+                              Entry{st.st_size, st.st_mtim, st.st_ctim, info});
+  }
+
+ private:
+  static constexpr std::size_t kEntries = 2048;
+  struct Key {
+    dev_t device;
+    ino_t inode;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      return std::hash<std::uint64_t>()(static_cast<std::uint64_t>(k.inode) * 31 + k.device);
+    }
+  };
+  struct Entry {
+    off_t size;
+    timespec modified, changed;
+    ObjectInfo info;
+  };
+  static bool same_time(const timespec& a, const timespec& b) {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+  }
+  static bool same_file(const Entry& e, const struct stat& st) {
+    return e.size == st.st_size && same_time(e.modified, st.st_mtim) &&
+           same_time(e.changed, st.st_ctim);
+  }
+  std::unordered_map<Key, Entry, KeyHash> entries_;
+};
+
+DescriptionCache& description_cache() {
+  thread_local DescriptionCache cache;
+  return cache;
+}
+
 }  // namespace
 
 Awaitable<Result<ObjectInfo>> write(WriteRequest request, ByteSource& body) {
@@ -160,6 +210,17 @@ Result<OpenFile> open(const std::filesystem::path& path) {
   auto file_size = static_cast<std::uint64_t>(st.st_size);
   if (file_size < layout::kFooterBytes)
     return Error{Errc::io, "corrupt object file " + path.string()};
+  if (const ObjectInfo* known = description_cache().find(st)) {
+    OpenFile file{std::move(fd), *known, std::nullopt};
+    if (file_size <= kSmallFileBytes) {
+      std::string data(static_cast<std::size_t>(known->size), '\0');
+      auto n = fileio::pread_full(file.fd.get(), data.data(), data.size(), 0);
+      if (!n) return n.error();
+      if (*n != data.size()) return Error{Errc::io, "object file shrank: " + path.string()};
+      file.data = std::move(data);
+    }
+    return file;
+  }
   // One read takes the end of the file: the footer, the description and, for a small
   // object, the data too.
   std::uint64_t tail_bytes = std::min<std::uint64_t>(file_size, kSmallFileBytes);
@@ -183,6 +244,7 @@ Result<OpenFile> open(const std::filesystem::path& path) {
   }
   auto parsed = layout::parse_description(description, file_size);
   if (!parsed) return parsed.error();
+  description_cache().remember(st, parsed->info);
   OpenFile file{std::move(fd), std::move(parsed->info), std::nullopt};
   if (tail.size() == file_size) {
     tail.resize(static_cast<std::size_t>(parsed->data_bytes));

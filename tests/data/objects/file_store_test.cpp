@@ -100,6 +100,34 @@ TEST_F(FileStoreTest, OverwriteReplacesWhole) {
   EXPECT_EQ(get("k").value(), "short");
 }
 
+// Reads remember an object file's description; a new version of the key, or another
+// process's file at the same path, must never be described by the old one.
+TEST_F(FileStoreTest, ReadsDescribeTheCurrentVersion) {
+  ASSERT_TRUE(put("v", "first", {.content_type = "text/plain", .metadata = {{"n", "1"}}}));
+  ASSERT_EQ(run_sync(bucket->head("v"))->metadata.at("n"), "1");
+  ASSERT_EQ(get("v").value(), "first");
+  ASSERT_TRUE(put("v", "second", {.content_type = "text/csv", .metadata = {{"n", "2"}}}));
+  auto head = run_sync(bucket->head("v"));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->content_type, "text/csv");
+  EXPECT_EQ(head->metadata.at("n"), "2");
+  EXPECT_EQ(head->etag, to_hex(md5("second")));
+  EXPECT_EQ(get("v").value(), "second");
+  ASSERT_TRUE(run_sync(bucket->remove("v")));
+  ASSERT_TRUE(put("v", "third!", {.content_type = "text/html"}));
+  EXPECT_EQ(run_sync(bucket->head("v"))->content_type, "text/html");
+  EXPECT_EQ(get("v").value(), "third!");
+  // The same path replaced behind the store's back (as by another process): a copy of
+  // another object's file, renamed into place.
+  ASSERT_TRUE(put("w", "other", {.content_type = "image/png"}));
+  fs::path v_file = store->bucket_directory("photos") / *layout::object_path("v");
+  fs::path w_file = store->bucket_directory("photos") / *layout::object_path("w");
+  fs::copy_file(w_file, v_file.string() + ".new");
+  fs::rename(v_file.string() + ".new", v_file);
+  EXPECT_EQ(run_sync(bucket->head("v"))->content_type, "image/png");
+  EXPECT_EQ(get("v").value(), "other");
+}
+
 TEST_F(FileStoreTest, EmptyObject) {
   ASSERT_TRUE(put("empty", ""));
   EXPECT_EQ(get("empty").value(), "");
