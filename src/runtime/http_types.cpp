@@ -22,6 +22,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 void Headers::add(std::string name, std::string value) {
+  // Most requests and responses have a handful of fields: one allocation instead of four.
+  if (entries_.capacity() == 0) entries_.reserve(8);
   entries_.emplace_back(std::move(name), std::move(value));
 }
 

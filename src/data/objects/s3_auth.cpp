@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <list>
 #include <vector>
 
 #include "data/objects/sigv4.h"
@@ -195,9 +196,18 @@ std::variant<Authenticated, S3Error> header_auth(const http::Request& request,
 std::variant<Authenticated, S3Error> query_auth(const http::Request& request,
                                                 const Credentials& credentials,
                                                 Clock::time_point now) {
-  // The query is decoded once (Request::query_param would decode it again per name).
-  std::optional<std::string> algorithm, credential, date, expires, signed_headers, signature,
+  // The query is read once (Request::query_param would decode it again per name). Values
+  // without escapes are views into it; the others are decoded into `decoded` (a list: its
+  // strings never move).
+  std::optional<std::string_view> algorithm, credential, date, expires, signed_headers, signature,
       content_sha256;
+  std::list<std::string> decoded;
+  auto decode = [&](std::string_view raw) -> std::optional<std::string_view> {
+    if (raw.find('%') == std::string_view::npos) return raw;
+    auto value = http::percent_decode(raw);
+    if (!value) return std::nullopt;
+    return decoded.emplace_back(std::move(*value));
+  };
   std::string_view rest = request.query;
   while (!rest.empty()) {
     auto amp = rest.find('&');
@@ -206,7 +216,7 @@ std::variant<Authenticated, S3Error> query_auth(const http::Request& request,
     if (!pair.starts_with("X-Amz-")) continue;
     auto eq = pair.find('=');
     std::string_view name = pair.substr(0, eq);
-    auto value = http::percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    auto value = decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
     if (!value) continue;
     if (name == "X-Amz-Algorithm")
       algorithm = std::move(value);

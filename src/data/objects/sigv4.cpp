@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <ctime>
-#include <deque>
 #include <optional>
 
 #include "runtime/digest.h"
@@ -102,13 +101,17 @@ std::string canonical_uri(std::string_view raw_path) {
 
 std::string canonical_query(std::string_view raw_query, std::string_view skip) {
   // Views into the raw query where a component is canonical already, into `recoded` where
-  // it had to be decoded and re-encoded (a deque: its elements never move).
+  // it had to be decoded and re-encoded (reserved once for every component, so that its
+  // strings never move).
+  const std::size_t components = 2 * (std::count(raw_query.begin(), raw_query.end(), '&') + 1);
   std::vector<std::pair<std::string_view, std::string_view>> pairs;
-  std::deque<std::string> recoded;
+  pairs.reserve(components / 2);
+  std::vector<std::string> recoded;
   auto canonical = [&](std::string_view raw) -> std::optional<std::string_view> {
     if (already_canonical(raw)) return raw;
     auto decoded = http::percent_decode(raw);
     if (!decoded) return std::nullopt;
+    if (recoded.capacity() == 0) recoded.reserve(components);
     return recoded.emplace_back(uri_encode(*decoded, true));
   };
   // A canonical name decodes to `skip` exactly when it equals skip's encoding.
