@@ -63,6 +63,19 @@ Result<std::filesystem::path> object_path(std::string_view key) {
   return path;
 }
 
+bool key_fits(std::string_view key) {
+  std::size_t encoded = 0;
+  for (char c : key) {
+    if (c == '/') {
+      if (encoded + kDirectorySuffix.size() > 255) return false;
+      encoded = 0;
+      continue;
+    }
+    encoded += unreserved(c) ? 1 : 3;
+  }
+  return encoded + kObjectSuffix.size() <= 255;
+}
+
 std::string trailer(const ObjectInfo& info) {
   boost::json::object metadata;
   for (const auto& [name, value] : info.metadata) metadata[name] = value;

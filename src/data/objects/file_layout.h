@@ -32,6 +32,8 @@ std::optional<std::string> decode_segment(std::string_view encoded);
 // The object file's path relative to the bucket directory; too_large when a segment would
 // not fit in a file name (255 bytes).
 Result<std::filesystem::path> object_path(std::string_view key);
+// Whether object_path(key) succeeds (every encoded segment fits), without building it.
+bool key_fits(std::string_view key);
 
 // The description and footer to append after the data.
 std::string trailer(const ObjectInfo& info);

@@ -32,6 +32,17 @@ class FileReader final : public ObjectReader {
     ranged_ = ranged;
   }
 
+  std::optional<std::string> take_in_memory() override {
+    if (!data_) return std::nullopt;
+    std::string bytes = offset_ == 0 && remaining_ == data_->size()
+                            ? std::move(*data_)
+                            : data_->substr(static_cast<std::size_t>(offset_),
+                                            static_cast<std::size_t>(remaining_));
+    data_.reset();
+    remaining_ = 0;
+    return bytes;
+  }
+
   Awaitable<Result<std::size_t>> read(std::span<char> out) override {
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_));
     if (want == 0) co_return std::size_t{0};

@@ -65,6 +65,9 @@ class ObjectReader : public ByteSource {
   std::uint64_t first() const { return first_; }
   std::uint64_t length() const { return length_; }
   bool ranged() const { return ranged_; }
+  // The selected bytes, when the reader already holds them in memory (a small object read
+  // whole at open): handing them over spares a copy. Otherwise nullopt; read() as usual.
+  virtual std::optional<std::string> take_in_memory() { return std::nullopt; }
 
  protected:
   ObjectInfo info_;

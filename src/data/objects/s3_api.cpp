@@ -103,7 +103,7 @@ std::optional<S3Error> check_key(const std::string& key) {
     if (s.error().code == Errc::too_large) return too_long();
     return invalid_argument("Object key is invalid: " + s.error().message + ".");
   }
-  if (!layout::object_path(key)) return too_long();
+  if (!layout::key_fits(key)) return too_long();
   return std::nullopt;
 }
 

@@ -245,7 +245,11 @@ Awaitable<S3Api::Reply> S3Api::get_object(Call& call) {
                                               std::to_string(info.size));
   }
   if (!head && r.length() <= options_.inline_response_bytes) {
-    // Small: read straight into the body, sent with the head in one write.
+    // Small: the body is sent with the head in one write.
+    if (auto bytes = r.take_in_memory()) {
+      response.body = std::move(*bytes);
+      co_return response;
+    }
     response.body.resize(static_cast<std::size_t>(r.length()));
     std::size_t filled = 0;
     while (filled < response.body.size()) {

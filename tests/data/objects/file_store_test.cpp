@@ -341,5 +341,22 @@ TEST(FileLayout, SegmentsEncodeAndDecode) {
   EXPECT_EQ(layout::object_path("x/../y")->string(), "x.d/...d/y.o");
 }
 
+// key_fits answers what object_path would, at each segment's 255-byte limit.
+TEST(FileLayout, KeyFitsAgreesWithObjectPath) {
+  std::vector<std::string> keys;
+  for (std::size_t n : {1u, 84u, 85u, 251u, 252u, 253u, 254u, 300u}) {
+    keys.push_back(std::string(n, 'a'));
+    keys.push_back(std::string(n, 'a') + "/b");
+    keys.push_back("b/" + std::string(n, 'a'));
+    keys.push_back(std::string(n / 3, ' ') + "x");
+    keys.push_back(std::string(n / 3, '/') + std::string(n, 'z'));
+  }
+  for (const auto& key : keys) {
+    EXPECT_EQ(layout::key_fits(key), static_cast<bool>(layout::object_path(key))) << key.size();
+  }
+  EXPECT_TRUE(layout::key_fits(std::string(253, 'a')));
+  EXPECT_FALSE(layout::key_fits(std::string(254, 'a')));
+}
+
 }  // namespace
 }  // namespace stoa::objects
