@@ -29,6 +29,26 @@ bool unreserved(char c) {
   return kUnreserved[static_cast<unsigned char>(c)];
 }
 
+int upper_hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether a raw query component is already what decoding and re-encoding would give:
+// only unreserved bytes, and escapes in upper-case hex of bytes that must be escaped. Most
+// components are (every one a presigned URL carries), and they skip both copies.
+bool already_canonical(std::string_view raw) {
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (unreserved(raw[i])) continue;
+    if (raw[i] != '%' || i + 2 >= raw.size()) return false;
+    int hi = upper_hex_value(raw[i + 1]), lo = upper_hex_value(raw[i + 2]);
+    if (hi < 0 || lo < 0 || unreserved(static_cast<char>(hi * 16 + lo))) return false;
+    i += 2;
+  }
+  return true;
+}
+
 // Trims and collapses runs of spaces, as SigV4's canonical header values require.
 std::string canonical_value(std::string_view value) {
   std::string out;
@@ -67,30 +87,6 @@ std::string uri_encode(std::string_view bytes, bool encode_slash) {
   }
   return out;
 }
-
-namespace {
-
-int upper_hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Whether a raw query component is already what decoding and re-encoding would give:
-// only unreserved bytes, and escapes in upper-case hex of bytes that must be escaped. Most
-// components are (every one a presigned URL carries), and they skip both copies.
-bool already_canonical(std::string_view raw) {
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (unreserved(raw[i])) continue;
-    if (raw[i] != '%' || i + 2 >= raw.size()) return false;
-    int hi = upper_hex_value(raw[i + 1]), lo = upper_hex_value(raw[i + 2]);
-    if (hi < 0 || lo < 0 || unreserved(static_cast<char>(hi * 16 + lo))) return false;
-    i += 2;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string canonical_uri(std::string_view raw_path) {
   if (raw_path.empty()) return "/";
