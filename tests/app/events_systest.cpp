@@ -2,11 +2,7 @@
 // broker, the outbox's status, usage errors, and the embedded broker held by a running stoa.
 #include <signal.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <filesystem>
-#include <future>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -14,6 +10,7 @@
 #include "messaging/embedded/embedded_broker.h"
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
+#include "support/run_sync.h"
 #include "support/stoa_process.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete on Asio's coroutine frames when it inlines
@@ -79,14 +76,8 @@ class StoaEvents : public ::testing::Test {
     std::thread thread([&] { loop.run(); });
     messaging::BrokerOptions options;
     auto broker = messaging::embedded::open_embedded(options, dir_ + "/events").value();
-    auto promise = std::make_shared<std::promise<Status>>();
-    auto future = promise->get_future();
-    auto task = [broker, promise]() -> Awaitable<void> {
-      promise->set_value(co_await dead_letter_two(broker));
-    };
-    boost::asio::co_spawn(loop.context(0), std::move(task), boost::asio::detached);
-    ASSERT_EQ(future.wait_for(60s), std::future_status::ready);
-    auto made = future.get();
+    auto task = [broker]() -> Awaitable<Status> { co_return co_await dead_letter_two(broker); };
+    auto made = run_sync(loop, std::move(task));
     broker->close();
     loop.stop();
     thread.join();

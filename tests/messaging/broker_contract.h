@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <chrono>
@@ -33,6 +32,7 @@
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
 #include "support/child_process.h"
+#include "support/run_sync.h"
 
 namespace stoa::messaging::test {
 
@@ -91,25 +91,16 @@ class BrokerContract : public ::testing::TestWithParam<BrokerBackend> {
     return *broker_;
   }
 
-  // Starts a coroutine on the loop's thread. (co_spawn's use_future needs a default-
-  // constructible result, which Result is not: a promise carries it instead.)
+  // Starts a coroutine on the loop's thread.
   template <class T>
   std::future<T> spawn(std::function<Awaitable<T>()> make) {
-    auto promise = std::make_shared<std::promise<T>>();
-    auto future = promise->get_future();
-    auto task = [make = std::move(make), promise]() -> Awaitable<void> {
-      promise->set_value(co_await make());
-    };
-    boost::asio::co_spawn(loop_.context(0), std::move(task), boost::asio::detached);
-    return future;
+    return ::stoa::test::spawn_future(loop_.context(0), std::move(make));
   }
 
   // Runs a coroutine on the loop's thread and waits for it.
   template <class T>
   T run(std::function<Awaitable<T>()> make) {
-    auto future = spawn<T>(std::move(make));
-    if (future.wait_for(60s) != std::future_status::ready) throw std::runtime_error("hung");
-    return future.get();
+    return ::stoa::test::run_sync(loop_, std::move(make));
   }
 
   static Message message(std::string topic, int n) {

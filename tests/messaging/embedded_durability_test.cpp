@@ -13,10 +13,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -27,6 +25,7 @@
 #include "messaging/embedded/embedded_broker.h"
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
+#include "support/run_sync.h"
 
 namespace stoa::messaging::embedded {
 namespace {
@@ -62,20 +61,18 @@ std::string acked_line(const std::string& subject) {
   std::shared_ptr<Broker> broker = std::move(opened).value();
   EventLoop loop(1);
   auto& io = loop.context(0);
-  auto declared = std::make_shared<std::promise<bool>>();
   // String literals and braced lists stay out of coroutine lambdas: GCC 12 fails on their
   // arrays ("array used as initializer", docs/runtime.md).
   const std::string topic = "t", work = "work";
   const std::string source = "/test/child", type = "stoa.test.durable.v1";
   const GroupSpec audit_group{"audit", {topic}}, work_group{work, {topic}};
-  auto declare = [broker, declared, audit_group, work_group]() -> Awaitable<void> {
+  auto declare = [broker, audit_group, work_group]() -> Awaitable<bool> {
     auto a = co_await broker->declare_group(audit_group);
     auto w = co_await broker->declare_group(work_group);
-    declared->set_value(a.ok() && w.ok());
+    co_return a.ok() && w.ok();
   };
-  asio::co_spawn(io, std::move(declare), asio::detached);
   std::thread runner([&loop] { loop.run(); });
-  if (!declared->get_future().get()) ::_exit(4);
+  if (!::stoa::test::run_sync(loop, std::move(declare))) ::_exit(4);
   for (int w = 0; w < 16; ++w) {
     const std::string prefix = 'r' + std::to_string(round) + '-' + std::to_string(w) + '-';
     auto publisher = [broker, fd, prefix, topic, source, type]() -> Awaitable<void> {
@@ -200,7 +197,8 @@ TEST(EmbeddedDurability, EveryConfirmedMessageSurvivesKillNine) {
       }
       co_return subjects;
     };
-    return asio::co_spawn(loop.context(0), std::move(task), asio::use_future).get();
+    // Thousands of messages under the sanitizers on a loaded machine: a generous bound.
+    return ::stoa::test::run_sync(loop, std::move(task), 240s);
   };
   const auto audit = drain("audit");
   const auto work = drain("work");

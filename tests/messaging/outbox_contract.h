@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -37,6 +36,7 @@
 #include "messaging/outbox.h"
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
+#include "support/run_sync.h"
 
 namespace stoa::messaging::test {
 
@@ -129,14 +129,7 @@ class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
   // Runs a coroutine on the loop's thread and waits for it.
   template <class T>
   T run(std::function<Awaitable<T>()> make) {
-    auto promise = std::make_shared<std::promise<T>>();
-    auto future = promise->get_future();
-    auto task = [make = std::move(make), promise]() -> Awaitable<void> {
-      promise->set_value(co_await make());
-    };
-    boost::asio::co_spawn(loop_.context(0), std::move(task), boost::asio::detached);
-    if (future.wait_for(60s) != std::future_status::ready) throw std::runtime_error("hung");
-    return future.get();
+    return ::stoa::test::run_sync(loop_, std::move(make));
   }
 
   Result<sql::Rows> execute(sql::Query query, sql::Params params) {
@@ -339,14 +332,8 @@ TEST_P(OutboxContract, TwoRelaysPublishEachEventOnceInAggregateOrder) {
   };
   auto first = drive(r1);
   auto second = drive(r2);
-  auto promise1 = std::make_shared<std::promise<Status>>();
-  auto promise2 = std::make_shared<std::promise<Status>>();
-  auto f1 = promise1->get_future();
-  auto f2 = promise2->get_future();
-  auto task1 = [first, promise1]() -> Awaitable<void> { promise1->set_value(co_await first()); };
-  auto task2 = [second, promise2]() -> Awaitable<void> { promise2->set_value(co_await second()); };
-  boost::asio::co_spawn(loop_.context(0), std::move(task1), boost::asio::detached);
-  boost::asio::co_spawn(loop_.context(1), std::move(task2), boost::asio::detached);
+  auto f1 = ::stoa::test::spawn_future(loop_.context(0), std::move(first));
+  auto f2 = ::stoa::test::spawn_future(loop_.context(1), std::move(second));
   ASSERT_EQ(f1.wait_for(120s), std::future_status::ready);
   ASSERT_EQ(f2.wait_for(120s), std::future_status::ready);
   auto s1 = f1.get();
@@ -447,19 +434,17 @@ TEST_P(OutboxContract, InboxAppliesAnEventsEffectOnceAndAFailureNotAtAll) {
   const std::string concurrent = Uuid::v7().to_string();
   std::vector<std::future<Result<Processed>>> futures;
   for (int i = 0; i < 8; ++i) {
-    auto promise = std::make_shared<std::promise<Result<Processed>>>();
-    futures.push_back(promise->get_future());
     auto db = i % 2 ? databases_.back() : db_;
-    auto task = [db, concurrent, promise]() -> Awaitable<void> {
+    auto task = [db, concurrent]() -> Awaitable<Result<Processed>> {
       InboxWork work = [](sql::Transaction& tx) -> Awaitable<Status> {
         sql::Params params{"sum", 1};
         auto added = co_await tx.execute(kAdd, std::move(params));
         if (!added) co_return added.error();
         co_return Ok{};
       };
-      promise->set_value(co_await process_once(*db, "g1", concurrent, std::move(work)));
+      co_return co_await process_once(*db, "g1", concurrent, std::move(work));
     };
-    boost::asio::co_spawn(loop_.context(i % 2), std::move(task), boost::asio::detached);
+    futures.push_back(::stoa::test::spawn_future(loop_.context(i % 2), std::move(task)));
   }
   int now = 0;
   for (auto& f : futures) {

@@ -3,16 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <filesystem>
-#include <future>
 #include <thread>
 
 #include "messaging/embedded/embedded_broker.h"
 #include "observability/telemetry.h"
 #include "runtime/event_loop.h"
+#include "support/run_sync.h"
 
 namespace stoa::messaging {
 namespace {
@@ -41,19 +38,15 @@ TEST(MessagingTelemetry, ConsumerSpanContinuesTheProducersTraceAndMetricsCount) 
 
   EventLoop loop(1);
   std::thread runner([&loop] { loop.run(); });
-  std::promise<Result<Delivery>> result;
-  auto task = [&]() -> Awaitable<void> {
+  auto task = [&]() -> Awaitable<Result<Delivery>> {
     co_await broker->declare_group(group);
     co_await broker->publish(m);
     auto consumer = co_await broker->subscribe(options);
     auto d = co_await (*consumer)->receive(10s);
     if (d) co_await (*consumer)->nack(*d, reason, 1h);
-    result.set_value(std::move(d));
+    co_return d;
   };
-  boost::asio::co_spawn(loop.context(0), std::move(task), boost::asio::detached);
-  auto future = result.get_future();
-  ASSERT_EQ(future.wait_for(30s), std::future_status::ready);
-  auto delivery = future.get();
+  auto delivery = ::stoa::test::run_sync(loop, std::move(task), 30s);
   loop.stop();
   runner.join();
   broker->close();

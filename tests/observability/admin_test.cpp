@@ -12,6 +12,7 @@
 #include "observability/telemetry.h"
 #include "runtime/config.h"
 #include "runtime/router.h"
+#include "support/run_sync.h"
 
 namespace stoa::obs {
 namespace {
@@ -34,8 +35,8 @@ http::Response call(const http::Router& router, const std::string& method,
   request->params = match.params;
   request->route = match.route->path_template;
   const http::Handler handler = match.route->handler;
-  return test::run_coroutine<http::Response>(
-      [handler, request]() -> Awaitable<http::Response> { return handler(*request); });
+  return ::stoa::test::run_sync(
+      [handler, request]() -> Awaitable<http::Response> { return handler(*request); }, 10s);
 }
 
 std::string header(const http::Response& response, std::string_view name) {

@@ -1,13 +1,9 @@
 #pragma once
-// Helpers shared by the observability tests: temporary files, JSON lines, bounded waits,
-// and running a coroutine to completion.
+// Helpers shared by the observability tests: temporary files, JSON lines, bounded waits.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
@@ -91,21 +87,6 @@ inline bool eventually(const std::function<bool()>& condition,
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return condition();
-}
-
-// Runs `make()` on a fresh io_context until it completes; fails the test after `bound`.
-template <class T>
-T run_coroutine(std::function<Awaitable<T>()> make,
-                std::chrono::milliseconds bound = std::chrono::seconds(10)) {
-  boost::asio::io_context context(1);
-  auto future = boost::asio::co_spawn(context, make(), boost::asio::use_future);
-  context.run_for(bound);
-  if (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-    ADD_FAILURE() << "coroutine did not complete within the bound";
-    context.stop();
-    throw std::runtime_error("coroutine timed out");
-  }
-  return future.get();
 }
 
 }  // namespace stoa::obs::test

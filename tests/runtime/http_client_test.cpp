@@ -13,15 +13,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <functional>
-#include <future>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +28,7 @@
 #include "runtime/router.h"
 #include "runtime/server_observer.h"
 #include "runtime/trace_context.h"
+#include "support/run_sync.h"
 #include "support/tls_fixture.h"
 
 namespace stoa::http {
@@ -206,24 +204,17 @@ class HttpClientTest : public ::testing::Test {
   // Runs a coroutine on the loop and waits for it, at most `bound`.
   template <class T>
   T on_loop(std::function<Awaitable<T>()> make, std::chrono::milliseconds bound = kBound) {
-    auto future = asio::co_spawn(loop_.context(), std::move(make), asio::use_future);
-    if (future.wait_for(bound) != std::future_status::ready) {
-      loop_.stop();  // the coroutine never resumes; the io_context frees it
-      throw std::runtime_error("operation did not finish within " + std::to_string(bound.count()) +
-                               " ms");
-    }
-    return future.get();
+    return ::stoa::test::run_sync(loop_.loop(), std::move(make), bound);
   }
 
   Result<Response> send(Client& client, ClientRequest request,
                         std::chrono::milliseconds bound = kBound) {
     auto shared = std::make_shared<ClientRequest>(std::move(request));
-    auto result = on_loop<std::optional<Result<Response>>>(
-        [&client, shared]() -> Awaitable<std::optional<Result<Response>>> {
+    return on_loop<Result<Response>>(
+        [&client, shared]() -> Awaitable<Result<Response>> {
           co_return co_await client.send(std::move(*shared));
         },
         bound);
-    return std::move(*result);
   }
 
   Result<Response> get(Client& client, const std::string& url) {

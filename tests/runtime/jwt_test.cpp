@@ -5,9 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <filesystem>
@@ -21,12 +18,12 @@
 #include "runtime/http_server.h"
 #include "runtime/http_types.h"
 #include "runtime/router.h"
+#include "support/run_sync.h"
 #include "support/test_signing_key.h"
 
 namespace stoa::jwt {
 namespace {
 
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::system_clock;
 using test::TestSigningKey;
@@ -248,17 +245,14 @@ class LoopThread {
   EventLoop& loop() { return loop_; }
 
   Result<Claims> verify(Verifier& verifier, std::string token) {
-    return run([&verifier, token]() -> Awaitable<std::optional<Result<Claims>>> {
+    return run([&verifier, token]() -> Awaitable<Result<Claims>> {
       co_return co_await verifier.verify(token);
     });
   }
 
-  // Runs a coroutine on the loop and waits for it (Result has no default value, which
-  // co_spawn's future needs: hence the optional).
-  Result<Claims> run(std::function<Awaitable<std::optional<Result<Claims>>>()> make) {
-    auto future = asio::co_spawn(loop_.context(0), std::move(make), asio::use_future);
-    if (future.wait_for(10s) != std::future_status::ready) throw std::runtime_error("hung");
-    return std::move(*future.get());
+  // Runs a coroutine on the loop and waits for it.
+  Result<Claims> run(std::function<Awaitable<Result<Claims>>()> make) {
+    return ::stoa::test::run_sync(loop_, std::move(make), 10s);
   }
 
  private:
@@ -336,7 +330,7 @@ TEST(JwtVerifier, AuthenticatesBearerHeadersOnly) {
   auto authenticate = [&](std::optional<std::string> header) {
     auto request = std::make_shared<http::Request>();
     if (header) request->headers.add("Authorization", *header);
-    return loop.run([&verifier, request]() -> Awaitable<std::optional<Result<Claims>>> {
+    return loop.run([&verifier, request]() -> Awaitable<Result<Claims>> {
       co_return co_await verifier.authenticate(*request);
     });
   };

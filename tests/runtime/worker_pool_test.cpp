@@ -2,21 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <functional>
 #include <future>
-#include <stdexcept>
 #include <thread>
 
 #include "runtime/event_loop.h"
+#include "support/run_sync.h"
 
 namespace stoa {
 namespace {
 
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 class WorkerPoolTest : public ::testing::Test {
@@ -29,9 +25,7 @@ class WorkerPoolTest : public ::testing::Test {
 
   template <class T>
   T on_loop(std::function<Awaitable<T>()> make) {
-    auto future = asio::co_spawn(loop_.context(0), std::move(make), asio::use_future);
-    if (future.wait_for(10s) != std::future_status::ready) throw std::runtime_error("hung");
-    return future.get();
+    return ::stoa::test::run_sync(loop_, std::move(make), 10s);
   }
 
   EventLoop loop_{1};
@@ -75,15 +69,12 @@ TEST_F(WorkerPoolTest, RefusesWorkBeyondTheQueueBound) {
   // Two tasks hold the pool's one thread and its one queue slot; the third is refused.
   std::vector<std::future<bool>> held;
   for (int i = 0; i < 2; ++i) {
-    held.push_back(asio::co_spawn(
-        loop_.context(0),
-        [&pool, gate]() -> Awaitable<bool> {
-          // Named, not a temporary in the co_await: GCC 12 would destroy it twice.
-          std::function<void()> work = [gate] { gate.wait(); };
-          auto status = co_await pool.execute(std::move(work));
-          co_return status.ok();
-        },
-        asio::use_future));
+    held.push_back(::stoa::test::spawn_future(loop_.context(0), [&pool, gate]() -> Awaitable<bool> {
+      // Named, not a temporary in the co_await: GCC 12 would destroy it twice.
+      std::function<void()> work = [gate] { gate.wait(); };
+      auto status = co_await pool.execute(std::move(work));
+      co_return status.ok();
+    }));
   }
   while (pool.queued() < 2) std::this_thread::sleep_for(1ms);
   auto refused = on_loop<std::optional<Errc>>([&]() -> Awaitable<std::optional<Errc>> {

@@ -11,8 +11,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <future>
@@ -27,6 +25,7 @@
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
 #include "support/child_process.h"
+#include "support/run_sync.h"
 #include "support/stoa_process.h"
 #include "support/test_servers.h"
 
@@ -84,14 +83,7 @@ class OutboxCrash : public ::testing::TestWithParam<CrashScenario> {
 
   template <class T>
   T run(std::function<Awaitable<T>()> make) {
-    auto promise = std::make_shared<std::promise<T>>();
-    auto future = promise->get_future();
-    auto task = [make = std::move(make), promise]() -> Awaitable<void> {
-      promise->set_value(co_await make());
-    };
-    boost::asio::co_spawn(loop_.context(0), std::move(task), boost::asio::detached);
-    if (future.wait_for(120s) != std::future_status::ready) throw std::runtime_error("hung");
-    return future.get();
+    return ::stoa::test::run_sync(loop_, std::move(make), 120s);
   }
 
   Result<sql::Rows> query(sql::Query q) {

@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -25,6 +24,7 @@
 #include "observability/telemetry.h"
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
+#include "support/run_sync.h"
 
 namespace stoa::workers {
 namespace {
@@ -97,14 +97,7 @@ class WorkerTest : public ::testing::Test {
 
   template <class T>
   T run(std::function<Awaitable<T>()> make) {
-    auto promise = std::make_shared<std::promise<T>>();
-    auto future = promise->get_future();
-    auto task = [make = std::move(make), promise]() -> Awaitable<void> {
-      promise->set_value(co_await make());
-    };
-    boost::asio::co_spawn(loop_.context(0), std::move(task), boost::asio::detached);
-    if (future.wait_for(60s) != std::future_status::ready) throw std::runtime_error("hung");
-    return future.get();
+    return ::stoa::test::run_sync(loop_, std::move(make));
   }
 
   // A group "ledger" on topic stoa.test: stoa.test.credited.v1 {"amount":N} adds N through

@@ -10,21 +10,22 @@
 #include <thread>
 
 #include "data/cache/atomics.h"
-#include "data/cache/cache_testing.h"
+#include "support/run_sync.h"
 
 namespace stoa::cache::testing {
 
 using namespace std::chrono_literals;
+using ::stoa::test::run_sync;
 
 inline void check_rate_limiter(boost::asio::io_context& io, Atomics& a, const std::string& p) {
   const RateLimit hourly{.rate = 5, .period = 1h, .burst = 5};
   for (int i = 0; i < 5; ++i) {
-    const auto d = run(io, [&]() { return a.rate_limit(p + "rl", hourly); });
+    const auto d = run_sync(io, [&]() { return a.rate_limit(p + "rl", hourly); });
     ASSERT_TRUE(d.ok()) << d.error().message;
     EXPECT_TRUE(d->allowed) << "request " << i;
     EXPECT_EQ(d->remaining, 4 - i);
   }
-  const auto denied = run(io, [&]() { return a.rate_limit(p + "rl", hourly); });
+  const auto denied = run_sync(io, [&]() { return a.rate_limit(p + "rl", hourly); });
   ASSERT_TRUE(denied.ok());
   EXPECT_FALSE(denied->allowed);
   EXPECT_EQ(denied->remaining, 0);
@@ -32,44 +33,44 @@ inline void check_rate_limiter(boost::asio::io_context& io, Atomics& a, const st
   EXPECT_GT(denied->retry_after, 0ms);
   EXPECT_LE(denied->retry_after, std::chrono::milliseconds(12min));
   // Another key is independent; a cost takes several units.
-  const auto other = run(io, [&]() { return a.rate_limit(p + "rl-other", hourly, 3); });
+  const auto other = run_sync(io, [&]() { return a.rate_limit(p + "rl-other", hourly, 3); });
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->allowed);
   EXPECT_EQ(other->remaining, 2);
-  const auto too_costly = run(io, [&]() { return a.rate_limit(p + "rl-other", hourly, 3); });
+  const auto too_costly = run_sync(io, [&]() { return a.rate_limit(p + "rl-other", hourly, 3); });
   ASSERT_TRUE(too_costly.ok());
   EXPECT_FALSE(too_costly->allowed);
 
-  const auto bad = run(io, [&]() { return a.rate_limit(p + "rl-bad", RateLimit{.rate = 0}); });
+  const auto bad = run_sync(io, [&]() { return a.rate_limit(p + "rl-bad", RateLimit{.rate = 0}); });
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, Errc::invalid_argument);
-  const auto bad_cost = run(io, [&]() { return a.rate_limit(p + "rl-bad", hourly, 0); });
+  const auto bad_cost = run_sync(io, [&]() { return a.rate_limit(p + "rl-bad", hourly, 0); });
   ASSERT_FALSE(bad_cost.ok());
   EXPECT_EQ(bad_cost.error().code, Errc::invalid_argument);
 
   // The limiter refills: 1 per second, burst 1 (periods long enough for a loaded machine).
   const RateLimit fast{.rate = 1, .period = 1s, .burst = 1};
-  ASSERT_TRUE(run(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
-  ASSERT_FALSE(run(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
+  ASSERT_TRUE(run_sync(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
+  ASSERT_FALSE(run_sync(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
   std::this_thread::sleep_for(1200ms);
-  EXPECT_TRUE(run(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
+  EXPECT_TRUE(run_sync(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
 }
 
 inline void check_lock(boost::asio::io_context& io, Atomics& a, const std::string& p) {
   const std::string key = p + "lock";
   const std::string alice = "alice", bob = "bob";
   auto lock = [&](const std::string& who, std::chrono::milliseconds ttl) {
-    const auto r = run(io, [&]() { return a.try_lock(key, who, ttl); });
+    const auto r = run_sync(io, [&]() { return a.try_lock(key, who, ttl); });
     EXPECT_TRUE(r.ok());
     return r.ok() && r.value();
   };
   auto unlock = [&](const std::string& who) {
-    const auto r = run(io, [&]() { return a.unlock(key, who); });
+    const auto r = run_sync(io, [&]() { return a.unlock(key, who); });
     EXPECT_TRUE(r.ok());
     return r.ok() && r.value();
   };
   auto extend = [&](const std::string& who, std::chrono::milliseconds ttl) {
-    const auto r = run(io, [&]() { return a.extend_lock(key, who, ttl); });
+    const auto r = run_sync(io, [&]() { return a.extend_lock(key, who, ttl); });
     EXPECT_TRUE(r.ok());
     return r.ok() && r.value();
   };
@@ -96,12 +97,12 @@ inline void check_lock(boost::asio::io_context& io, Atomics& a, const std::strin
 
 inline void check_counter(boost::asio::io_context& io, Atomics& a, const std::string& p) {
   auto inc = [&](const std::string& key, std::int64_t delta, std::chrono::milliseconds ttl) {
-    const auto r = run(io, [&]() { return a.increment(key, delta, ttl); });
+    const auto r = run_sync(io, [&]() { return a.increment(key, delta, ttl); });
     EXPECT_TRUE(r.ok());
     return r.ok() ? r.value() : -999;
   };
   auto value = [&](const std::string& key) {
-    const auto r = run(io, [&]() { return a.counter(key); });
+    const auto r = run_sync(io, [&]() { return a.counter(key); });
     EXPECT_TRUE(r.ok());
     return r.ok() ? r.value() : -999;
   };

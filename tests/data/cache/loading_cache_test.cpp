@@ -18,19 +18,19 @@
 #include <thread>
 #include <vector>
 
-#include "data/cache/cache_testing.h"
 #include "data/cache/loading_cache.h"
 #include "data/cache/memory_cache.h"
 #include "data/cache/typed.h"
 #include "observability/telemetry.h"
 #include "runtime/trace_context.h"
+#include "support/run_sync.h"
 
 namespace stoa::cache {
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using testing::run;
+using ::stoa::test::run_sync;
 using LoadResult = Result<std::optional<std::string>>;
 
 // A loader that counts its calls and takes `delay` (a timer on the caller's loop) to answer.
@@ -103,7 +103,7 @@ TEST(LoadingCache, AFailedLoadReachesEveryWaiterAndIsNotCached) {
   // Not cached: the next call loads again.
   asio::io_context io;
   std::atomic<int> good_calls{0};
-  const auto r = run(io, [&]() {
+  const auto r = run_sync(io, [&]() {
     return cache.get_or_load("hot", slow_loader(good_calls, 1ms, std::optional<std::string>("v")));
   });
   ASSERT_TRUE(r.ok());
@@ -114,7 +114,7 @@ TEST(LoadingCache, AFailedLoadReachesEveryWaiterAndIsNotCached) {
 TEST(LoadingCache, ALoaderThatThrowsIsAnError) {
   LoadingCache cache(std::make_shared<MemoryCache>());
   asio::io_context io;
-  const auto r = run(io, [&]() {
+  const auto r = run_sync(io, [&]() {
     return cache.get_or_load("k", []() -> Awaitable<LoadResult> {
       throw std::runtime_error("boom");
       co_return std::optional<std::string>();
@@ -164,7 +164,7 @@ TEST(LoadingCache, AnInvalidationDuringALoadLoadsAgain) {
     EXPECT_EQ(r.value(), "v2");
   }
   EXPECT_EQ(calls.load(), 2);
-  const auto again = run(io, [&]() { return cache.get_or_load("p", loader); });
+  const auto again = run_sync(io, [&]() { return cache.get_or_load("p", loader); });
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again.value(), "v2");
   EXPECT_EQ(calls.load(), 2);  // stored: a hit
@@ -176,14 +176,14 @@ TEST(LoadingCache, HitsDoNotLoad) {
   std::atomic<int> calls{0};
   const Loader loader = slow_loader(calls, 1ms, std::optional<std::string>("v"));
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(run(io, [&]() { return cache.get_or_load("k", loader); }).value(), "v");
+    EXPECT_EQ(run_sync(io, [&]() { return cache.get_or_load("k", loader); }).value(), "v");
   }
   EXPECT_EQ(calls.load(), 1);
-  run(io, [&]() -> Awaitable<bool> {
+  run_sync(io, [&]() -> Awaitable<bool> {
     co_await cache.invalidate("k");
     co_return true;
   });
-  EXPECT_EQ(run(io, [&]() { return cache.get_or_load("k", loader); }).value(), "v");
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get_or_load("k", loader); }).value(), "v");
   EXPECT_EQ(calls.load(), 2);
 }
 
@@ -198,18 +198,18 @@ TEST(LoadingCache, StaleWhileRevalidate) {
   };
   const LoadOptions swr{.ttl = 50ms, .stale_ttl = 1h};
 
-  EXPECT_EQ(run(io, [&]() { return cache.get_or_load("k", loader, swr); }).value(), "v1");
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get_or_load("k", loader, swr); }).value(), "v1");
   version->store(2);
   std::this_thread::sleep_for(120ms);  // past ttl, within stale_ttl
   // The stale value comes back at once; a background load refreshes it.
-  EXPECT_EQ(run(io, [&]() { return cache.get_or_load("k", loader, swr); }).value(), "v1");
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get_or_load("k", loader, swr); }).value(), "v1");
   EXPECT_EQ(cache.stats().stale_served, 1u);
   bool refreshed = false;
   for (int i = 0; i < 200 && !refreshed; ++i) {
     io.restart();
     io.poll();
     refreshed = calls->load() == 2 &&
-                run(io, [&]() { return cache.get_or_load("k", loader, swr); }).value() == "v2";
+                run_sync(io, [&]() { return cache.get_or_load("k", loader, swr); }).value() == "v2";
     if (!refreshed) std::this_thread::sleep_for(5ms);
   }
   EXPECT_TRUE(refreshed);
@@ -218,10 +218,10 @@ TEST(LoadingCache, StaleWhileRevalidate) {
   // Without stale_ttl an expired value is loaded again before answering.
   version->store(3);
   const LoadOptions plain{.ttl = 50ms};
-  EXPECT_EQ(run(io, [&]() { return cache.get_or_load("p", loader, plain); }).value(), "v3");
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get_or_load("p", loader, plain); }).value(), "v3");
   version->store(4);
   std::this_thread::sleep_for(120ms);
-  EXPECT_EQ(run(io, [&]() { return cache.get_or_load("p", loader, plain); }).value(), "v4");
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get_or_load("p", loader, plain); }).value(), "v4");
 }
 
 TEST(LoadingCache, NegativeCaching) {
@@ -232,7 +232,7 @@ TEST(LoadingCache, NegativeCaching) {
 
   const LoadOptions negative{.ttl = 1h, .negative_ttl = 1h};
   for (int i = 0; i < 3; ++i) {
-    const auto r = run(io, [&]() { return cache.get_or_load("nobody", absent, negative); });
+    const auto r = run_sync(io, [&]() { return cache.get_or_load("nobody", absent, negative); });
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.value(), std::nullopt);
   }
@@ -242,16 +242,16 @@ TEST(LoadingCache, NegativeCaching) {
   // Without negative_ttl, "not found" is asked again every time.
   const LoadOptions none{.ttl = 1h};
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(run(io, [&]() { return cache.get_or_load("ghost", absent, none); }).value(),
+    EXPECT_EQ(run_sync(io, [&]() { return cache.get_or_load("ghost", absent, none); }).value(),
               std::nullopt);
   }
   EXPECT_EQ(calls.load(), 4);
 
   // A negative entry ends with its TTL.
   const LoadOptions brief{.ttl = 1h, .negative_ttl = 50ms};
-  run(io, [&]() { return cache.get_or_load("brief", absent, brief); });
+  run_sync(io, [&]() { return cache.get_or_load("brief", absent, brief); });
   std::this_thread::sleep_for(120ms);
-  run(io, [&]() { return cache.get_or_load("brief", absent, brief); });
+  run_sync(io, [&]() { return cache.get_or_load("brief", absent, brief); });
   EXPECT_EQ(calls.load(), 6);
 }
 
@@ -261,7 +261,7 @@ TEST(LoadingCache, ForeignBytesUnderTheKeyAreAMiss) {
   memory->set_now("k", "written by someone else");
   asio::io_context io;
   std::atomic<int> calls{0};
-  const auto r = run(io, [&]() {
+  const auto r = run_sync(io, [&]() {
     return cache.get_or_load("k", slow_loader(calls, 1ms, std::optional<std::string>("mine")));
   });
   EXPECT_EQ(r.value(), "mine");
@@ -275,8 +275,8 @@ TEST(LoadingCache, RecordsASpanUnderTheCallersTrace) {
   const TraceContext parent = TraceContext::child_of(TraceContext{});
   std::atomic<int> calls{0};
   const Loader loader = slow_loader(calls, 1ms, std::optional<std::string>("v"));
-  run(io, [&]() { return cache.get_or_load("k", loader, {.trace = &parent}); });
-  run(io, [&]() { return cache.get_or_load("k", loader, {.trace = &parent}); });
+  run_sync(io, [&]() { return cache.get_or_load("k", loader, {.trace = &parent}); });
+  run_sync(io, [&]() { return cache.get_or_load("k", loader, {.trace = &parent}); });
   const auto spans = telemetry.tracer().trace_spans(parent.trace_id);
   ASSERT_EQ(spans.size(), 2u);
   EXPECT_EQ(spans[0].name, "cache get_or_load");
@@ -297,17 +297,17 @@ TEST(TypedValues, JsonAndIntegers) {
   MemoryCache cache;
   asio::io_context io;
   const boost::json::value doc = {{"id", 7}, {"name", "Ada"}};
-  run(io, [&]() -> Awaitable<bool> {
+  run_sync(io, [&]() -> Awaitable<bool> {
     co_await set_json(cache, "doc", doc, 0ms);
     co_await set_int(cache, "n", -42, 0ms);
     co_return true;
   });
-  EXPECT_EQ(run(io, [&]() { return get_json(cache, "doc"); }), doc);
-  EXPECT_EQ(run(io, [&]() { return get_int(cache, "n"); }), -42);
-  EXPECT_EQ(run(io, [&]() { return get_int(cache, "doc"); }), std::nullopt);
-  EXPECT_EQ(run(io, [&]() { return get_json(cache, "absent"); }), std::nullopt);
+  EXPECT_EQ(run_sync(io, [&]() { return get_json(cache, "doc"); }), doc);
+  EXPECT_EQ(run_sync(io, [&]() { return get_int(cache, "n"); }), -42);
+  EXPECT_EQ(run_sync(io, [&]() { return get_int(cache, "doc"); }), std::nullopt);
+  EXPECT_EQ(run_sync(io, [&]() { return get_json(cache, "absent"); }), std::nullopt);
   cache.set_now("broken", "{\"unterminated");
-  EXPECT_EQ(run(io, [&]() { return get_json(cache, "broken"); }), std::nullopt);
+  EXPECT_EQ(run_sync(io, [&]() { return get_json(cache, "broken"); }), std::nullopt);
   EXPECT_EQ(decode_int("12x"), std::nullopt);
   EXPECT_EQ(decode_int(""), std::nullopt);
 }

@@ -3,23 +3,20 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
-#include <future>
 #include <list>
 #include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "support/run_sync.h"
 
 namespace stoa::cache {
 namespace {
@@ -129,10 +126,8 @@ TEST(MemoryCache, ConcurrentSetGetStaysConsistent) {
 
 TEST(MemoryCache, AwaitablePath) {
   MemoryCache cache({.max_bytes = 1 << 20, .shards = 4});
-  boost::asio::io_context io;
-  auto fut = boost::asio::co_spawn(
-      io,
-      [&]() -> Awaitable<std::vector<std::optional<std::string>>> {
+  const auto values =
+      ::stoa::test::run_sync([&]() -> Awaitable<std::vector<std::optional<std::string>>> {
         const std::string a = "a", b = "b", one = "1", two = "2";
         co_await cache.set(a, one, 0ms);
         co_await cache.set(b, two, 0ms);
@@ -142,10 +137,7 @@ TEST(MemoryCache, AwaitablePath) {
         EXPECT_TRUE(got.has_value() && *got == one);
         std::vector<std::string> keys{a, b, std::string("c")};
         co_return co_await cache.get_many(std::move(keys));
-      },
-      boost::asio::use_future);
-  io.run();
-  const auto values = fut.get();
+      });
   ASSERT_EQ(values.size(), 3u);
   EXPECT_EQ(values[0], "1");
   EXPECT_EQ(values[1], std::nullopt);

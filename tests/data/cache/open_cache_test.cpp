@@ -2,13 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "app/process.h"
-#include "data/cache/cache_testing.h"
 #include "data/cache/memory_cache.h"
 #include "data/cache/open_cache.h"
 #include "data/cache/redis_client.h"
 #include "observability/telemetry.h"
 #include "runtime/config.h"
 #include "runtime/event_loop.h"
+#include "support/run_sync.h"
 
 namespace stoa::cache {
 namespace {
@@ -121,7 +121,7 @@ TEST(OpenCache, MetricsCountHitsAndMisses) {
   auto cache = open_cache(o, loop, &telemetry);
   ASSERT_TRUE(cache.ok());
   boost::asio::io_context io;
-  testing::run(io, [&]() -> Awaitable<bool> {
+  ::stoa::test::run_sync(io, [&]() -> Awaitable<bool> {
     Cache& c = *cache.value();
     co_await c.set(std::string("k"), std::string("v"), std::chrono::milliseconds(0));
     co_await c.get(std::string("k"));

@@ -15,7 +15,7 @@ namespace stoa::cache {
 namespace {
 
 namespace asio = boost::asio;
-using testing::run;
+using ::stoa::test::run_sync;
 
 std::shared_ptr<RedisCache> open(const std::string& url) {
   Result<RedisOptions> o = parse_redis_url(url);
@@ -60,14 +60,14 @@ TEST(RedisAtomics, SharedAcrossClients) {
   auto two = open(url);  // as another process would
   const std::string p = prefix();
   const RateLimit limit{.rate = 2, .period = std::chrono::hours(1), .burst = 2};
-  EXPECT_TRUE(run(io, [&]() { return one->atomics().rate_limit(p + "rl", limit); })->allowed);
-  EXPECT_TRUE(run(io, [&]() { return two->atomics().rate_limit(p + "rl", limit); })->allowed);
-  EXPECT_FALSE(run(io, [&]() { return one->atomics().rate_limit(p + "rl", limit); })->allowed);
+  EXPECT_TRUE(run_sync(io, [&]() { return one->atomics().rate_limit(p + "rl", limit); })->allowed);
+  EXPECT_TRUE(run_sync(io, [&]() { return two->atomics().rate_limit(p + "rl", limit); })->allowed);
+  EXPECT_FALSE(run_sync(io, [&]() { return one->atomics().rate_limit(p + "rl", limit); })->allowed);
   const std::string a = "a", b = "b";
-  EXPECT_TRUE(run(io, [&]() {
+  EXPECT_TRUE(run_sync(io, [&]() {
                 return one->atomics().try_lock(p + "lock", a, std::chrono::seconds(10));
               }).value());
-  EXPECT_FALSE(run(io, [&]() {
+  EXPECT_FALSE(run_sync(io, [&]() {
                  return two->atomics().try_lock(p + "lock", b, std::chrono::seconds(10));
                }).value());
 }
@@ -78,14 +78,14 @@ TEST(RedisAtomics, ScriptsSurviveScriptFlush) {
   auto cache = open(url);
   const std::string p = prefix();
   const RateLimit limit{.rate = 100, .period = std::chrono::hours(1), .burst = 100};
-  ASSERT_TRUE(run(io, [&]() { return cache->atomics().rate_limit(p + "rl", limit); }).ok());
+  ASSERT_TRUE(run_sync(io, [&]() { return cache->atomics().rate_limit(p + "rl", limit); }).ok());
   // Redis forgets its scripts (as after a restart): EVALSHA answers NOSCRIPT, the script is
   // loaded again and the call still works.
   const std::string script = "SCRIPT", flush = "FLUSH";
-  auto flushed = run(io, [&]() { return cache->client().command(script, flush); });
+  auto flushed = run_sync(io, [&]() { return cache->client().command(script, flush); });
   ASSERT_TRUE(flushed.ok());
   ASSERT_FALSE(flushed->is_error()) << flushed->text;
-  const auto again = run(io, [&]() { return cache->atomics().rate_limit(p + "rl", limit); });
+  const auto again = run_sync(io, [&]() { return cache->atomics().rate_limit(p + "rl", limit); });
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_TRUE(again->allowed);
   EXPECT_EQ(again->remaining, 98);
@@ -96,15 +96,15 @@ TEST(RedisAtomics, WrongTypeIsAnError) {
   asio::io_context io;
   auto cache = open(url);
   const std::string p = prefix();
-  run(io, [&]() -> Awaitable<bool> {
+  run_sync(io, [&]() -> Awaitable<bool> {
     co_await cache->set(p + "text", "not a number", std::chrono::milliseconds(0));
     co_return true;
   });
-  const auto inc = run(io, [&]() {
+  const auto inc = run_sync(io, [&]() {
     return cache->atomics().increment(p + "text", 1, std::chrono::milliseconds(0));
   });
   EXPECT_FALSE(inc.ok());
-  const auto value = run(io, [&]() { return cache->atomics().counter(p + "text"); });
+  const auto value = run_sync(io, [&]() { return cache->atomics().counter(p + "text"); });
   ASSERT_FALSE(value.ok());
   EXPECT_EQ(value.error().code, Errc::conflict);
 }

@@ -21,10 +21,10 @@
 #include <thread>
 #include <vector>
 
-#include "data/cache/cache_testing.h"
 #include "data/cache/loading_cache.h"
 #include "data/cache/redis_cache.h"
 #include "data/cache/redis_client.h"
+#include "support/run_sync.h"
 #include "support/test_servers.h"
 
 namespace stoa::cache {
@@ -32,7 +32,7 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using testing::run;
+using ::stoa::test::run_sync;
 
 RedisOptions options_for(const std::string& url) {
   Result<RedisOptions> o = parse_redis_url(url);
@@ -55,7 +55,7 @@ template <class F>
 bool eventually(asio::io_context& io, F attempt, std::chrono::milliseconds limit = 10s) {
   const auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {
-    if (run(io, attempt)) return true;
+    if (run_sync(io, attempt)) return true;
     std::this_thread::sleep_for(20ms);
   }
   return false;
@@ -67,26 +67,28 @@ TEST(RedisCache, GetSetEraseGetManyAndTtl) {
   RedisCache cache(std::make_shared<RedisClient>(options_for(url)));
   const std::string p = prefix();
 
-  EXPECT_EQ(run(io, [&]() { return cache.get(p + "a"); }), std::nullopt);
-  run(io, [&]() -> Awaitable<bool> {
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get(p + "a"); }), std::nullopt);
+  run_sync(io, [&]() -> Awaitable<bool> {
     co_await cache.set(p + "a", "1", 0ms);
     co_await cache.set(p + "b", "2", 0ms);
     co_await cache.set(p + "short", "x", 1s);
     co_return true;
   });
-  EXPECT_EQ(run(io, [&]() { return cache.get(p + "a"); }), "1");
-  const auto many = run(io, [&]() { return cache.get_many({p + "a", p + "missing", p + "b"}); });
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get(p + "a"); }), "1");
+  const auto many = run_sync(io, [&]() {
+    return cache.get_many({p + "a", p + "missing", p + "b"});
+  });
   ASSERT_EQ(many.size(), 3u);
   EXPECT_EQ(many[0], "1");
   EXPECT_EQ(many[1], std::nullopt);
   EXPECT_EQ(many[2], "2");
-  EXPECT_TRUE(run(io, [&]() { return cache.erase(p + "a"); }));
-  EXPECT_FALSE(run(io, [&]() { return cache.erase(p + "a"); }));
-  EXPECT_EQ(run(io, [&]() { return cache.get(p + "a"); }), std::nullopt);
+  EXPECT_TRUE(run_sync(io, [&]() { return cache.erase(p + "a"); }));
+  EXPECT_FALSE(run_sync(io, [&]() { return cache.erase(p + "a"); }));
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get(p + "a"); }), std::nullopt);
 
-  EXPECT_EQ(run(io, [&]() { return cache.get(p + "short"); }), "x");
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get(p + "short"); }), "x");
   std::this_thread::sleep_for(1300ms);
-  EXPECT_EQ(run(io, [&]() { return cache.get(p + "short"); }), std::nullopt);
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get(p + "short"); }), std::nullopt);
   EXPECT_EQ(cache.stats().errors, 0u);
   EXPECT_EQ(cache.errors(), 0u);
 }
@@ -102,7 +104,7 @@ TEST(RedisCache, ConcurrentCommandsArePipelined) {
   constexpr int kCoroutines = 2000;
 
   std::atomic<int> correct{0};
-  run(io, [&]() -> Awaitable<bool> {
+  run_sync(io, [&]() -> Awaitable<bool> {
     auto executor = co_await asio::this_coro::executor;
     std::atomic<int> done{0};
     asio::steady_timer all_done(executor, asio::steady_timer::time_point::max());
@@ -200,21 +202,21 @@ TEST(RedisCache, HostileKeysAndValues) {
   const std::string big(8u << 20, 'B');
   const std::string empty;
 
-  run(io, [&]() -> Awaitable<bool> {
+  run_sync(io, [&]() -> Awaitable<bool> {
     co_await cache.set(crlf_key, binary, 0ms);
     co_await cache.set(p + "big", big, 0ms);
     co_await cache.set(p + "empty", empty, 0ms);
     co_await cache.set(p + std::string(1, '\0') + "nul", "n", 0ms);
     co_return true;
   });
-  EXPECT_EQ(run(io, [&]() { return cache.get(crlf_key); }), binary);
-  EXPECT_EQ(run(io, [&]() { return cache.get("injected"); }), std::nullopt);
-  const auto got_big = run(io, [&]() { return cache.get(p + "big"); });
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get(crlf_key); }), binary);
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get("injected"); }), std::nullopt);
+  const auto got_big = run_sync(io, [&]() { return cache.get(p + "big"); });
   ASSERT_TRUE(got_big.has_value());
   EXPECT_EQ(got_big->size(), big.size());
   EXPECT_EQ(*got_big, big);
-  EXPECT_EQ(run(io, [&]() { return cache.get(p + "empty"); }), std::optional<std::string>(""));
-  EXPECT_EQ(run(io, [&]() { return cache.get(p + std::string(1, '\0') + "nul"); }), "n");
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get(p + "empty"); }), std::optional<std::string>(""));
+  EXPECT_EQ(run_sync(io, [&]() { return cache.get(p + std::string(1, '\0') + "nul"); }), "n");
   EXPECT_EQ(cache.errors(), 0u);
 }
 
@@ -231,7 +233,7 @@ TEST(RedisCache, CommandTimeoutClosesTheConnectionAndRecovers) {
   const std::string blpop = "BLPOP";
 
   // BLPOP on an empty list holds the reply for 5 s: longer than the command timeout.
-  Result<RedisReply> r = run(io, [&]() { return client->command(blpop, list, seconds); });
+  Result<RedisReply> r = run_sync(io, [&]() { return client->command(blpop, list, seconds); });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::timeout) << r.error().message;
   EXPECT_GE(client->stats().errors, 1u);
@@ -260,35 +262,35 @@ TEST(RedisCache, RedisKilledMidTestDegradesToMissesAndRecovers) {
     co_return std::optional<std::string>("from-db");
   };
 
-  run(io, [&]() -> Awaitable<bool> {
+  run_sync(io, [&]() -> Awaitable<bool> {
     co_await cache->set(p + "k", "before", 0ms);
     co_return true;
   });
-  ASSERT_EQ(run(io, [&]() { return cache->get(p + "k"); }), "before");
+  ASSERT_EQ(run_sync(io, [&]() { return cache->get(p + "k"); }), "before");
 
   ASSERT_TRUE(test::control_server("redis", "kill"));
   // Requests keep working: gets are misses, sets do nothing, both counted as errors.
   const std::uint64_t errors_before = cache->errors();
   for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(run(io, [&]() { return cache->get(p + "k"); }), std::nullopt);
-    run(io, [&]() -> Awaitable<bool> {
+    EXPECT_EQ(run_sync(io, [&]() { return cache->get(p + "k"); }), std::nullopt);
+    run_sync(io, [&]() -> Awaitable<bool> {
       co_await cache->set(p + "k2", "x", 0ms);
       co_return true;
     });
   }
   EXPECT_GE(cache->errors(), errors_before + 40);
   const Result<std::optional<std::string>> tried =
-      run(io, [&]() { return cache->try_get(p + "k"); });
+      run_sync(io, [&]() { return cache->try_get(p + "k"); });
   ASSERT_FALSE(tried.ok());
   EXPECT_TRUE(tried.error().code == Errc::unavailable || tried.error().code == Errc::timeout)
       << tried.error().message;
   // get_or_load falls through to the loader (the database) and answers.
-  const auto loaded = run(io, [&]() { return loading.get_or_load(p + "user", loader); });
+  const auto loaded = run_sync(io, [&]() { return loading.get_or_load(p + "user", loader); });
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded.value(), "from-db");
   EXPECT_EQ(loads.load(), 1);
   // The building blocks report the outage so that their callers can decide.
-  const auto limited = run(io, [&]() {
+  const auto limited = run_sync(io, [&]() {
     return cache->atomics().rate_limit(p + "rl", RateLimit{.rate = 10, .burst = 10});
   });
   ASSERT_FALSE(limited.ok());
@@ -301,9 +303,10 @@ TEST(RedisCache, RedisKilledMidTestDegradesToMissesAndRecovers) {
     co_return (co_await cache->get(p + "k")) == std::optional<std::string>("after");
   }));
   EXPECT_GE(client->stats().connects, 2u);
-  const auto again = run(io, [&]() { return loading.get_or_load(p + "user2", loader); });
+  const auto again = run_sync(io, [&]() { return loading.get_or_load(p + "user2", loader); });
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(run(io, [&]() { return loading.get_or_load(p + "user2", loader); }).value(), "from-db");
+  EXPECT_EQ(run_sync(io, [&]() { return loading.get_or_load(p + "user2", loader); }).value(),
+            "from-db");
   EXPECT_EQ(loads.load(), 2);  // user2 loaded once, then served from Redis
 }
 
@@ -320,10 +323,10 @@ TEST(RedisCache, UnreachableRedisIsAMissNotAHang) {
   o.reconnect_interval = 10ms;
   RedisCache cache(std::make_shared<RedisClient>(o));
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(run(io, [&]() { return cache.get("k"); }), std::nullopt);
+    EXPECT_EQ(run_sync(io, [&]() { return cache.get("k"); }), std::nullopt);
   }
   EXPECT_EQ(cache.errors(), 5u);
-  const auto tried = run(io, [&]() { return cache.try_get("k"); });
+  const auto tried = run_sync(io, [&]() { return cache.try_get("k"); });
   ASSERT_FALSE(tried.ok());
   EXPECT_EQ(tried.error().code, Errc::unavailable);
   EXPECT_NE(tried.error().message.find("127.0.0.1:" + std::to_string(port)), std::string::npos)
@@ -382,11 +385,11 @@ TEST(RedisCache, GarbageSpeakingServerIsAClearError) {
     o.port = server.port();
     o.command_timeout = 1s;
     RedisCache cache(std::make_shared<RedisClient>(o));
-    const auto tried = run(io, [&]() { return cache.try_get("k"); });
+    const auto tried = run_sync(io, [&]() { return cache.try_get("k"); });
     ASSERT_FALSE(tried.ok()) << quote_for_message(reply);
     EXPECT_EQ(tried.error().code, Errc::protocol)
         << quote_for_message(reply) << ": " << tried.error().message;
-    EXPECT_EQ(run(io, [&]() { return cache.get("k"); }), std::nullopt);
+    EXPECT_EQ(run_sync(io, [&]() { return cache.get("k"); }), std::nullopt);
   }
 }
 
@@ -397,7 +400,7 @@ TEST(RedisCache, HugeAnnouncedBulkStringIsAnErrorNotAnAllocation) {
   o.port = server.port();
   o.command_timeout = 300ms;
   RedisCache cache(std::make_shared<RedisClient>(o));
-  const auto tried = run(io, [&]() { return cache.try_get("k"); });
+  const auto tried = run_sync(io, [&]() { return cache.try_get("k"); });
   ASSERT_FALSE(tried.ok());
   // hiredis either refuses the length or waits for bytes that never come.
   EXPECT_TRUE(tried.error().code == Errc::protocol || tried.error().code == Errc::timeout)
@@ -411,7 +414,7 @@ TEST(RedisCache, SilentServerTimesOut) {
   o.port = server.port();
   o.command_timeout = 200ms;
   RedisCache cache(std::make_shared<RedisClient>(o));
-  const auto tried = run(io, [&]() { return cache.try_get("k"); });
+  const auto tried = run_sync(io, [&]() { return cache.try_get("k"); });
   ASSERT_FALSE(tried.ok());
   EXPECT_EQ(tried.error().code, Errc::timeout) << tried.error().message;
 }
@@ -422,7 +425,7 @@ TEST(RedisCache, WrongPasswordIsRefused) {
   RedisOptions o = options_for(url);
   o.password = "not-the-password";
   RedisCache cache(std::make_shared<RedisClient>(o));
-  const auto tried = run(io, [&]() { return cache.try_get("k"); });
+  const auto tried = run_sync(io, [&]() { return cache.try_get("k"); });
   ASSERT_FALSE(tried.ok());
   EXPECT_EQ(tried.error().code, Errc::unavailable);
   EXPECT_EQ(tried.error().message.find("not-the-password"), std::string::npos);
@@ -437,12 +440,12 @@ TEST(RedisCache, SelectsTheDatabaseOfTheUrl) {
   RedisCache cache0(std::make_shared<RedisClient>(db0));
   RedisCache cache3(std::make_shared<RedisClient>(db3));
   const std::string key = prefix() + "db";
-  run(io, [&]() -> Awaitable<bool> {
+  run_sync(io, [&]() -> Awaitable<bool> {
     co_await cache3.set(key, "three", 0ms);
     co_return true;
   });
-  EXPECT_EQ(run(io, [&]() { return cache3.get(key); }), "three");
-  EXPECT_EQ(run(io, [&]() { return cache0.get(key); }), std::nullopt);
+  EXPECT_EQ(run_sync(io, [&]() { return cache3.get(key); }), "three");
+  EXPECT_EQ(run_sync(io, [&]() { return cache0.get(key); }), std::nullopt);
 }
 
 }  // namespace

@@ -9,15 +9,15 @@
 #include <random>
 
 #include "data/objects/file_layout.h"
-#include "data/objects/run_sync.h"
 #include "runtime/digest.h"
 #include "runtime/hex.h"
+#include "support/run_sync.h"
 
 namespace stoa::objects {
 namespace {
 
 namespace fs = std::filesystem;
-using test::run_sync;
+using ::stoa::test::run_sync;
 
 class TempDir {
  public:

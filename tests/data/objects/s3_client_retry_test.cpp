@@ -8,11 +8,11 @@
 
 #include <gtest/gtest.h>
 
-#include "data/objects/run_sync.h"
 #include "data/objects/s3_client_store.h"
 #include "runtime/event_loop.h"
 #include "runtime/http_server.h"
 #include "runtime/router.h"
+#include "support/run_sync.h"
 
 namespace stoa::objects {
 namespace {
@@ -106,7 +106,7 @@ class S3ClientRetries : public ::testing::Test {
 
   Result<ObjectInfo> put(const std::string& data) {
     StringSource source(data);
-    return test::run_sync(context_, store_->put("key", source, {}));
+    return ::stoa::test::run_sync(context_, store_->put("key", source, {}));
   }
   void fail_first(int n, Failure failure) {
     script_->failure = failure;

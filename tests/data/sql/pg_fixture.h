@@ -6,9 +6,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -21,6 +18,7 @@
 #include "data/sql/sql.h"
 #include "observability/telemetry.h"
 #include "runtime/event_loop.h"
+#include "support/run_sync.h"
 #include "support/test_servers.h"
 
 namespace stoa::sql::test {
@@ -89,16 +87,7 @@ class PgTest : public ::testing::Test {
   // Runs a coroutine on the loop and waits for it, at most `bound` (a hang fails the test).
   template <class T>
   T on_loop(std::function<Awaitable<T>()> make, std::chrono::milliseconds bound = 30s) {
-    // use_future needs a default-constructible value: Result is not, its optional is.
-    auto future = boost::asio::co_spawn(
-        loop_->loop().context(0),
-        [make = std::move(make)]() -> Awaitable<std::optional<T>> { co_return co_await make(); },
-        boost::asio::use_future);
-    if (future.wait_for(bound) != std::future_status::ready) {
-      throw std::runtime_error("the call did not finish within " + std::to_string(bound.count()) +
-                               " ms");
-    }
-    return std::move(*future.get());
+    return ::stoa::test::run_sync(loop_->loop(), std::move(make), bound);
   }
 
   Result<Rows> run(Database& db, Query query, Params params = {}, Options options = {},
@@ -136,14 +125,12 @@ class PgTest : public ::testing::Test {
     auto db = open_database(direct, loop.loop(), nullptr);
     ASSERT_TRUE(db);
     const Query resume{"test.replay_resume", "SELECT pg_wal_replay_resume()"};
-    auto future = boost::asio::co_spawn(
-        loop.loop().context(0),
-        [db = db.value(), resume]() -> Awaitable<std::optional<Result<Rows>>> {
+    auto rows = ::stoa::test::run_sync(
+        loop.loop(),
+        [db = db.value(), resume]() -> Awaitable<Result<Rows>> {
           co_return co_await db->execute(resume, {});
         },
-        boost::asio::use_future);
-    ASSERT_EQ(future.wait_for(30s), std::future_status::ready);
-    auto rows = std::move(*future.get());
+        30s);
     EXPECT_TRUE(rows) << rows.error().message;
     db.value()->close();
     replay_paused_ = false;

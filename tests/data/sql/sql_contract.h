@@ -17,19 +17,17 @@
 #include <atomic>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <future>
-#include <iostream>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <string>
 #include <thread>
@@ -39,12 +37,15 @@
 #include "data/sql/sql.h"
 #include "runtime/event_loop.h"
 #include "support/child_process.h"
+#include "support/run_sync.h"
 
 namespace stoa::obs {
 class Telemetry;
 }
 
 namespace stoa::sql::test {
+
+using ::stoa::test::spawn_future;
 
 struct ContractTarget {
   std::string name;  // the instantiation's name in test names
@@ -65,29 +66,6 @@ inline std::string describe(const Error& error) {
 template <class T>
 std::string describe(const Result<T>& result) {
   return result.ok() ? std::string("ok") : describe(result.error());
-}
-
-// Runs `operation` on `context` and hands its result to a future. (co_spawn's own use_future
-// needs a default-constructible result, which Result<T> is not.) With a slot, emitting on
-// it cancels the operation.
-template <class T>
-std::future<T> spawn(boost::asio::io_context& context, Awaitable<T> operation,
-                     std::optional<boost::asio::cancellation_slot> slot = std::nullopt) {
-  auto promise = std::make_shared<std::promise<T>>();
-  auto future = promise->get_future();
-  auto body = [](Awaitable<T> op, std::shared_ptr<std::promise<T>> to) -> Awaitable<void> {
-    to->set_value(co_await std::move(op));
-  };
-  auto done = [promise](std::exception_ptr error) {
-    if (error) promise->set_exception(error);
-  };
-  if (slot) {
-    boost::asio::co_spawn(context, body(std::move(operation), promise),
-                          boost::asio::bind_cancellation_slot(*slot, std::move(done)));
-  } else {
-    boost::asio::co_spawn(context, body(std::move(operation), promise), std::move(done));
-  }
-  return future;
 }
 
 class SqlContract : public ::testing::TestWithParam<ContractTarget> {
@@ -131,12 +109,7 @@ class SqlContract : public ::testing::TestWithParam<ContractTarget> {
   // Runs `operation` on context `context` of the loop and waits for its result.
   template <class T>
   T wait(Awaitable<T> operation, std::size_t context = 0) {
-    auto future = spawn(loop_->context(context), std::move(operation));
-    if (future.wait_for(kBound) != std::future_status::ready) {
-      std::cerr << "a database call did not complete within " << kBound.count() << " s\n";
-      std::abort();  // a hang is a failure, never a stuck test run
-    }
-    return future.get();
+    return ::stoa::test::run_sync(*loop_, std::move(operation), kBound, context);
   }
 
   Result<Rows> run(Query query, Params params = {}, Options options = {}) {
@@ -438,7 +411,7 @@ TEST_P(SqlContract, ConcurrentConflictingTransactionsLoseNoUpdate) {
   };
   std::vector<std::future<Status>> workers;
   for (int w = 0; w < kWorkers; ++w) {
-    workers.push_back(spawn(loop_->context(w % loop_->size()), increment()));
+    workers.push_back(spawn_future(loop_->context(w % loop_->size()), increment()));
   }
   for (auto& worker : workers) {
     ASSERT_EQ(worker.wait_for(kBound), std::future_status::ready);
@@ -468,7 +441,7 @@ TEST_P(SqlContract, CancellationStopsAStatement) {
     options.timeout = std::chrono::seconds(50);  // bounded even if cancellation were ignored
     auto& signal = signals_.emplace_back();
     auto& context = loop_->context(0);
-    auto future = spawn(context, db_->execute(kSlow, {}, options), signal.slot());
+    auto future = spawn_future(context, db_->execute(kSlow, {}, options), signal.slot());
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let it start (either way works)
     // A signal is not thread-safe: emit it on the coroutine's thread.
     boost::asio::post(context,
@@ -611,8 +584,8 @@ TEST_P(SqlContract, ConcurrentAppliersApplyEachMigrationOnce) {
   const std::string schema = "contract_" + suffix_;
   auto set = contract_migrations(schema);
   auto other = open();
-  auto first = spawn(loop_->context(0), apply_migrations(*db_, set));
-  auto second = spawn(loop_->context(1), apply_migrations(*other, set));
+  auto first = spawn_future(loop_->context(0), apply_migrations(*db_, set));
+  auto second = spawn_future(loop_->context(1), apply_migrations(*other, set));
   ASSERT_EQ(first.wait_for(kBound), std::future_status::ready);
   ASSERT_EQ(second.wait_for(kBound), std::future_status::ready);
   auto a = first.get();

@@ -140,12 +140,13 @@ TEST_P(SqliteDriver, AFullQueueRefusesWorkInsteadOfGrowing) {
   Options slow;
   slow.timeout = std::chrono::seconds(50);
   auto& signal = signals_.emplace_back();
-  auto running = spawn(loop_->context(0), db_->execute(kSlow, {}, slow), signal.slot());
+  auto running = spawn_future(loop_->context(0), db_->execute(kSlow, {}, slow), signal.slot());
   // The writer holds one statement running (or about to) and at most one more waiting, so
   // of three more at least two are refused at once.
   std::vector<std::future<Result<Rows>>> more;
   // All on one context, so they are submitted in this order and before the cancellation.
-  for (int i = 0; i < 3; ++i) more.push_back(spawn(loop_->context(0), db_->execute(kOne, {})));
+  for (int i = 0; i < 3; ++i)
+    more.push_back(spawn_future(loop_->context(0), db_->execute(kOne, {})));
   boost::asio::post(loop_->context(0),
                     [&signal] { signal.emit(boost::asio::cancellation_type::terminal); });
   ASSERT_EQ(running.wait_for(kBound), std::future_status::ready);

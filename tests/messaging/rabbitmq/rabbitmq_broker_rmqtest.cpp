@@ -29,12 +29,8 @@ Result<std::shared_ptr<Broker>> open_rabbitmq(const BrokerOptions& options,
   if (!broker) return broker;
   // It connects in the background: wait until it takes publishes.
   for (int i = 0; i < 300; ++i) {
-    boost::asio::io_context io;
-    std::promise<Status> pinged;
-    auto ping = [&]() -> Awaitable<void> { pinged.set_value(co_await (*broker)->ping()); };
-    boost::asio::co_spawn(io, std::move(ping), boost::asio::detached);
-    io.run();
-    if (pinged.get_future().get()) return broker;
+    auto ping = [&]() -> Awaitable<Status> { co_return co_await (*broker)->ping(); };
+    if (::stoa::test::run_sync(std::move(ping))) return broker;
     std::this_thread::sleep_for(100ms);
   }
   return Error{Errc::unavailable, "RabbitMQ did not accept the connection within 30 s"};
@@ -143,17 +139,13 @@ TEST(RabbitBrokerOffline, PublishWithNoServerFailsAtOnceWithUnavailable) {
   options.url = "amqp://guest:guest@127.0.0.1:1/";
   auto broker = rabbitmq::open_rabbitmq(options);
   ASSERT_TRUE(broker) << broker.error().message;
-  boost::asio::io_context io;
-  std::promise<Status> published;
   Message m;
   m.topic = "t";
   m.event.id = "1";
   m.event.source = "/test";
   m.event.type = "stoa.test.happened.v1";
-  auto publish = [&]() -> Awaitable<void> { published.set_value(co_await (*broker)->publish(m)); };
-  boost::asio::co_spawn(io, std::move(publish), boost::asio::detached);
-  io.run();
-  auto status = published.get_future().get();
+  auto publish = [&]() -> Awaitable<Status> { co_return co_await (*broker)->publish(m); };
+  auto status = ::stoa::test::run_sync(std::move(publish));
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code, Errc::unavailable) << status.error().message;
   (*broker)->close();
