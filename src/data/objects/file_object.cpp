@@ -11,6 +11,8 @@
 #include <span>
 #include <unordered_map>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include "data/objects/file_layout.h"
 #include "runtime/digest.h"
 #include "runtime/hex.h"
@@ -150,6 +152,28 @@ DescriptionCache& description_cache() {
   return cache;
 }
 
+// Reads the body until `out` is full or the body ends; how many bytes `out` now holds.
+Awaitable<Result<std::size_t>> fill_chunk(ByteSource& body, std::span<char> out) {
+  std::size_t filled = 0;
+  while (filled < out.size()) {
+    Result<std::size_t> n = co_await body.read(out.subspan(filled));
+    if (!n) co_return n.error();
+    if (*n == 0) break;
+    filled += *n;
+  }
+  co_return filled;
+}
+
+// Hashes and writes a full chunk on the blocking pool.
+Awaitable<Status> flush_chunk(fileio::BlockingPool& pool, int fd, Hasher& md5,
+                              std::string_view bytes) {
+  auto flush = [&]() -> Status {
+    md5.update(bytes);
+    return fileio::write_all(fd, bytes);
+  };
+  co_return co_await pool.run(flush);
+}
+
 }  // namespace
 
 Awaitable<Result<ObjectInfo>> write(WriteRequest request, ByteSource& body) {
@@ -167,27 +191,38 @@ Awaitable<Result<ObjectInfo>> write(WriteRequest request, ByteSource& body) {
     co_return Error{Errc::conflict, "the key exists (If-None-Match: *)"};
   }
   Hasher md5_hasher(Hasher::Kind::md5);
-  // Filled before it is written: one write per chunk however the body arrives, and an
-  // object smaller than a chunk goes to disk with its trailer in one write, on the pool.
-  // Not zeroed: zero-filling the chunk cost a small PUT more than the rest of its work.
-  std::unique_ptr<char[]> chunk(new char[kChunkBytes]);
-  std::size_t filled = 0;
-  std::uint64_t size = 0;
-  for (;;) {
-    Result<std::size_t> n =
-        co_await body.read(std::span<char>(chunk.get() + filled, kChunkBytes - filled));
-    if (!n) co_return n.error();
-    if (*n == 0) break;
-    md5_hasher.update(std::string_view(chunk.get() + filled, *n));
-    filled += *n;
-    size += *n;
-    if (filled == kChunkBytes) {
-      if (auto s = fileio::write_all(fd.get(), std::string_view(chunk.get(), filled)); !s) {
-        co_return s.error();
-      }
-      filled = 0;
+  // Chunks are filled before they are written: one write per chunk however the body arrives,
+  // and an object smaller than a chunk goes to disk with its trailer in one write, on the
+  // pool. Not zeroed: zero-filling cost a small PUT more than the rest of its work. A full
+  // chunk is hashed and written on the pool while the next one fills from the connection:
+  // MD5 and the copy into the page cache overlap with receiving.
+  std::unique_ptr<char[]> chunks[2] = {std::unique_ptr<char[]>(new char[kChunkBytes]), nullptr};
+  int current = 0;
+  Result<std::size_t> filled = co_await fill_chunk(body, {chunks[0].get(), kChunkBytes});
+  if (!filled) co_return filled.error();
+  std::uint64_t size = *filled;
+  while (*filled == kChunkBytes) {
+    if (!chunks[1 - current]) chunks[1 - current].reset(new char[kChunkBytes]);
+    std::string_view full(chunks[current].get(), kChunkBytes);
+    std::span<char> next(chunks[1 - current].get(), kChunkBytes);
+    if (request.pool) {
+      auto flushing = flush_chunk(*request.pool, fd.get(), md5_hasher, full);
+      auto filling = fill_chunk(body, next);
+      using boost::asio::experimental::awaitable_operators::operator&&;
+      auto [flushed, more] = co_await (std::move(flushing) && std::move(filling));
+      if (!flushed) co_return flushed.error();
+      filled = std::move(more);
+    } else {
+      md5_hasher.update(full);
+      if (auto s = fileio::write_all(fd.get(), full); !s) co_return s.error();
+      filled = co_await fill_chunk(body, next);
     }
+    if (!filled) co_return filled.error();
+    size += *filled;
+    current = 1 - current;
   }
+  const std::string_view tail(chunks[current].get(), *filled);
+  md5_hasher.update(tail);
   std::string digest = md5_hasher.finish();
   if (request.content_md5 && *request.content_md5 != digest) {
     co_return Error{Errc::protocol, "the body does not match its Content-MD5"};
@@ -199,7 +234,7 @@ Awaitable<Result<ObjectInfo>> write(WriteRequest request, ByteSource& body) {
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   auto commit = [&]() -> Status {
     std::string trailer = layout::trailer(info);
-    if (auto s = fileio::write_all(fd.get(), std::string_view(chunk.get(), filled), trailer); !s) {
+    if (auto s = fileio::write_all(fd.get(), tail, trailer); !s) {
       return s;
     }
     if (::fsync(fd.get()) != 0) return fileio::os_error("fsync", request.temporary);
