@@ -83,10 +83,8 @@ class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
     if (!options) GTEST_SKIP() << GetParam().name << " is not configured";
     options_ = *options;
     db_ = open_database();
-    auto sets = sql::registered_migrations();
-    auto set = std::find_if(sets.begin(), sets.end(),
-                            [](const sql::MigrationSet& s) { return s.schema == "messaging"; });
-    ASSERT_NE(set, sets.end()) << "the messaging migrations are not embedded";
+    auto set = sql::registered_migrations("messaging");
+    ASSERT_TRUE(set) << "the messaging migrations are not embedded";
     auto applied =
         run<Result<std::vector<std::string>>>([&]() -> Awaitable<Result<std::vector<std::string>>> {
           co_return co_await sql::apply_migrations(*db_, *set);

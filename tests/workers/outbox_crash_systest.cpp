@@ -117,10 +117,8 @@ TEST_P(OutboxCrash, KillingTheRelayAndWorkerLosesNothingAndAppliesNothingTwice) 
   sql::DatabaseOptions options;
   options.url = env_["STOA_DATABASE_URL"];
   db_ = sql::open_database(options, loop_, nullptr).value();
-  auto sets = sql::registered_migrations();
-  auto set = std::find_if(sets.begin(), sets.end(),
-                          [](const sql::MigrationSet& s) { return s.schema == "messaging"; });
-  ASSERT_NE(set, sets.end());
+  auto set = sql::registered_migrations("messaging");
+  ASSERT_TRUE(set);
   ASSERT_TRUE(
       run<Result<std::vector<std::string>>>([&]() -> Awaitable<Result<std::vector<std::string>>> {
         co_return co_await sql::apply_migrations(*db_, *set);

@@ -80,10 +80,8 @@ class WorkerTest : public ::testing::Test {
     sql::DatabaseOptions db_options;
     db_options.url = "sqlite://" + scratch_ + "/stoa.db";
     db_ = sql::open_database(db_options, loop_, nullptr).value();
-    auto sets = sql::registered_migrations();
-    auto set = std::find_if(sets.begin(), sets.end(),
-                            [](const sql::MigrationSet& s) { return s.schema == "messaging"; });
-    ASSERT_NE(set, sets.end());
+    auto set = sql::registered_migrations("messaging");
+    ASSERT_TRUE(set);
     ASSERT_TRUE(
         run<Result<std::vector<std::string>>>([&]() -> Awaitable<Result<std::vector<std::string>>> {
           co_return co_await sql::apply_migrations(*db_, *set);

@@ -351,12 +351,16 @@ void apply_before_loop(ComponentHost& host, const MigrationSet& set) {
 
 }  // namespace
 
+std::optional<MigrationSet> registered_migrations(std::string_view schema) {
+  for (auto& candidate : registered_migrations()) {
+    if (candidate.schema == schema) return std::move(candidate);
+  }
+  return std::nullopt;
+}
+
 void apply_migrations(ComponentHost& host, const std::string& schema) {
   if (!host.config().boolean("database.migrate")) return;
-  std::optional<MigrationSet> set;
-  for (auto& candidate : registered_migrations()) {
-    if (candidate.schema == schema) set = std::move(candidate);
-  }
+  std::optional<MigrationSet> set = registered_migrations(schema);
   if (!set) throw std::logic_error("no migrations are registered for schema " + schema);
   apply_before_loop(host, *set);
 }

@@ -11,6 +11,7 @@
 // apply each migration once. A migration edited after it was applied stops start-up.
 // docs/data-sql.md explains it.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,8 @@ struct MigrationSet {
 bool register_migrations(MigrationSet set);
 // Sorted by schema.
 std::vector<MigrationSet> registered_migrations();
+// The registered set of one schema ("messaging"), if any.
+std::optional<MigrationSet> registered_migrations(std::string_view schema);
 
 // Reads DIR/<schema>/*.sql, one set per sub-directory. Errc::not_found / io on failure.
 Result<std::vector<MigrationSet>> read_migration_dir(const std::string& dir);

@@ -496,19 +496,17 @@ Status GroupRuntime::ack(ConsumerSlot& slot, const Delivery& delivery) {
 
 Awaitable<Status> GroupRuntime::nack(ConsumerSlot& slot, Delivery delivery, std::string reason,
                                      std::optional<std::chrono::milliseconds> delay) {
-  auto out = begin_divert(slot, delivery, false, reason, delay);
-  if (!out) {
-    Status failed = out.error();
-    co_return failed;
-  }
-  auto produce = produce_and_wait(*producer_, std::move(out).value());
-  auto status = co_await std::move(produce);
-  finish_divert(delivery.tag, status);
-  co_return status;
+  return divert(slot, std::move(delivery), false, std::move(reason), delay);
 }
 
 Awaitable<Status> GroupRuntime::reject(ConsumerSlot& slot, Delivery delivery, std::string reason) {
-  auto out = begin_divert(slot, delivery, true, reason, {});
+  return divert(slot, std::move(delivery), true, std::move(reason), std::nullopt);
+}
+
+Awaitable<Status> GroupRuntime::divert(ConsumerSlot& slot, Delivery delivery, bool reject,
+                                       std::string reason,
+                                       std::optional<std::chrono::milliseconds> delay) {
+  auto out = begin_divert(slot, delivery, reject, reason, delay);
   if (!out) {
     Status failed = out.error();
     co_return failed;
@@ -519,9 +517,6 @@ Awaitable<Status> GroupRuntime::reject(ConsumerSlot& slot, Delivery delivery, st
   co_return status;
 }
 
-// Nack and reject write the delivery to the retry or dead-letter topic, and only once Kafka
-// holds that copy is the original settled (so that its offset can be committed). A nack of
-// the last attempt dead-letters.
 Result<Outgoing> GroupRuntime::begin_divert(ConsumerSlot& slot, const Delivery& delivery,
                                             bool reject, const std::string& reason,
                                             std::optional<std::chrono::milliseconds> delay) {

@@ -99,6 +99,9 @@ class GroupRuntime : public std::enable_shared_from_this<GroupRuntime> {
   // Produces `tag` to the dead-letter topic; on success it is settled, otherwise ready again.
   Outgoing dead_record(const Entry& e, const std::string& reason) const;
   void dead_letter_async(std::uint64_t tag, std::string reason);
+  // A nack (to the retry topic) or a reject (to the dead-letter topic): produced, then settled.
+  Awaitable<Status> divert(ConsumerSlot& slot, Delivery delivery, bool reject, std::string reason,
+                           std::optional<std::chrono::milliseconds> delay);
   Result<Outgoing> begin_divert(ConsumerSlot& slot, const Delivery& delivery, bool reject,
                                 const std::string& reason,
                                 std::optional<std::chrono::milliseconds> delay);

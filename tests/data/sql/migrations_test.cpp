@@ -54,6 +54,14 @@ TEST(Migrations, PickTheDialectsFileAndChecksumIt) {
   EXPECT_NE((*pg)[0].checksum, (*sqlite)[0].checksum);
 }
 
+TEST(Migrations, RegisteredSetsAreFoundBySchema) {
+  auto messaging = registered_migrations("messaging");
+  ASSERT_TRUE(messaging);
+  EXPECT_EQ(messaging->schema, "messaging");
+  EXPECT_FALSE(messaging->files.empty());
+  EXPECT_FALSE(registered_migrations("no-such-schema"));
+}
+
 TEST(Migrations, RefuseBadNamesAndDuplicateVersions) {
   for (const std::string bad : {"create.sql", "0001-create.sql", "0001_Create.sql", "0001_.sql",
                                 "0001_create.mysql.sql", "0001_create.txt"}) {
