@@ -15,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "runtime/http_framing.h"
 #include "runtime/http_wire.h"
 #include "runtime/problem.h"
 #include "runtime/trace_context.h"
@@ -167,10 +168,6 @@ class SessionImpl final : public Session {
     request.method = std::string(head.method_string());
     request.target = std::string(head.target());
     request.version = head.version();
-    if (request.target.empty() || request.target.front() != '/') {
-      co_await reject(400, "The request target must be a path starting with '/'.");
-      co_return false;
-    }
     auto question = request.target.find('?');
     request.path = request.target.substr(0, question);
     if (question != std::string::npos) request.query = request.target.substr(question + 1);
@@ -182,6 +179,19 @@ class SessionImpl final : public Session {
     request.request_id = incoming_id && acceptable_request_id(*incoming_id)
                              ? std::string(*incoming_id)
                              : random_hex_id();
+    if (request.target.empty() || request.target.front() != '/') {
+      co_await reject(400, "The request target must be a path starting with '/'.",
+                      request.request_id);
+      co_return false;
+    }
+    // Before any body byte is read: a body whose end is unknown must never be left on the
+    // connection to be parsed as the next request.
+    if (FramingVerdict framing = check_request_framing(request.headers, request.version);
+        !framing) {
+      unread_input_ = true;
+      co_await reject(framing.status, std::string(framing.detail), request.request_id);
+      co_return false;
+    }
 
     Router::Match match = shared_->router->match(request.method, request.path);
     const Route* route = match.outcome == Router::Outcome::found ? match.route : nullptr;
@@ -209,7 +219,7 @@ class SessionImpl final : public Session {
         if (ec == bhttp::error::body_limit) {
           co_await reject_too_large(request, route, body_limit);
         } else if (is_parse_error(ec)) {
-          co_await reject(400, "Malformed request body: " + ec.message() + ".");
+          co_await reject(400, "Malformed request body: " + ec.message() + ".", request.request_id);
         }
         co_return false;
       }
@@ -303,7 +313,7 @@ class SessionImpl final : public Session {
                                          std::uint64_t limit) {
     unread_input_ = true;
     if (!route || !route->options.too_large) {
-      co_await reject(413, too_large_detail(limit));
+      co_await reject(413, too_large_detail(limit), request.request_id);
       co_return;
     }
     if (shared_->observer) shared_->observer->request_rejected(413, too_large_detail(limit));
@@ -319,13 +329,17 @@ class SessionImpl final : public Session {
   }
 
   // Refuses a request that could not be read: a problem document, then the connection closes.
-  asio::awaitable<void> reject(int status, std::string detail) {
+  // Like every response it carries an X-Request-Id: the request's own when its head was read,
+  // else a fresh one.
+  asio::awaitable<void> reject(int status, std::string detail, std::string request_id = {}) {
     if (shared_->observer) shared_->observer->request_rejected(status, detail);
     Response problem = problem_response(status, std::move(detail));
+    if (request_id.empty()) request_id = random_hex_id();
     ResponseHead head;
     head.status = status;
     head.headers = &problem.headers;
     head.date = http_date();
+    head.request_id = request_id;
     head.keep_alive = false;
     head.content_length = problem.body.size();
     co_await send(head, problem.body);

@@ -93,6 +93,7 @@ TEST_F(StoaUp, MalformedRequestLineGets400AndTheConnectionCloses) {
   ASSERT_TRUE(rest.has_value()) << "the server kept the connection open";
   EXPECT_EQ(status_of(*rest), 400);
   EXPECT_EQ(header_of(*rest, "Content-Type"), "application/problem+json");
+  EXPECT_FALSE(header_of(*rest, "X-Request-Id").empty()) << *rest;
 }
 
 TEST_F(StoaUp, TargetThatIsNotAPathGets400) {
@@ -110,14 +111,18 @@ TEST_F(StoaUp, TwentyKibHeaderGets431) {
   ASSERT_TRUE(rest.has_value());
   EXPECT_EQ(status_of(*rest), 431);
   EXPECT_EQ(header_of(*rest, "Content-Type"), "application/problem+json");
+  EXPECT_FALSE(header_of(*rest, "X-Request-Id").empty()) << *rest;
 }
 
 TEST_F(StoaUp, DeclaredBodyOverLimitGets413BeforeItIsSent) {
   RawConnection c(process_->gateway_port);
-  c.send("POST /v1/ping HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n");
+  c.send(
+      "POST /v1/ping HTTP/1.1\r\nHost: x\r\nX-Request-Id: big-one\r\n"
+      "Content-Length: 1048576\r\n\r\n");
   auto rest = c.read_until_closed(5s);
   ASSERT_TRUE(rest.has_value());
   EXPECT_EQ(status_of(*rest), 413);
+  EXPECT_EQ(header_of(*rest, "X-Request-Id"), "big-one") << *rest;
 }
 
 TEST_F(StoaUp, ChunkedBodyOverLimitGets413) {
@@ -130,6 +135,30 @@ TEST_F(StoaUp, ChunkedBodyOverLimitGets413) {
   auto rest = c.read_until_closed(5s);
   ASSERT_TRUE(rest.has_value());
   EXPECT_EQ(status_of(*rest), 413);
+}
+
+// Request smuggling (RFC 9112 §6.3): a Transfer-Encoding whose final coding is not chunked
+// leaves the body's length unknown. Every listener of `stoa up` refuses it and closes, so the
+// body is never served as a second request.
+TEST_F(StoaUp, EveryListenerRefusesATransferEncodingItCannotFrameBy) {
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (std::uint16_t port :
+       {process_->gateway_port, process_->user_port, process_->s3_port, process_->admin_port}) {
+    for (const auto& [te, status] : {std::pair<std::string, int>{"chunked, identity", 400},
+                                     {"identity", 400},
+                                     {"xchunked", 400},
+                                     {"gzip, chunked", 501}}) {
+      SCOPED_TRACE("port " + std::to_string(port) + ": " + te);
+      RawConnection c(port);
+      c.send("POST /v1/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + "\r\n\r\n" +
+             smuggled);
+      auto rest = c.read_until_closed(5s);
+      ASSERT_TRUE(rest.has_value()) << "the connection stayed open";
+      EXPECT_EQ(status_of(*rest), status) << *rest;
+      EXPECT_FALSE(header_of(*rest, "X-Request-Id").empty()) << *rest;
+      EXPECT_EQ(rest->find("HTTP/1.1", 1), std::string::npos) << "a second response: " << *rest;
+    }
+  }
 }
 
 TEST_F(StoaUp, ExpectContinueGets100ThenTheResponse) {

@@ -1,6 +1,9 @@
 // Fuzzes the request path: bytes from the fuzzer go over a loopback connection into a real
 // stoa::http::Server (parser, limits, router, handlers, error responses). Whatever the
-// input, the server must answer with HTTP or close, and never crash or hang.
+// input, the server must answer with HTTP or close, and never crash or hang. Before that, the
+// framing decision (runtime/http_framing.h) is checked against Beast's parser: a request with
+// a Transfer-Encoding that the server lets through must be one Beast frames as chunked, or its
+// body would be read as a next request (smuggling).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,7 +20,12 @@
 #include <string>
 #include <thread>
 
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
 #include "runtime/event_loop.h"
+#include "runtime/http_framing.h"
 #include "runtime/http_server.h"
 #include "runtime/router.h"
 
@@ -111,9 +119,32 @@ void exchange(const std::uint8_t* data, std::size_t size) {
   if (!received.empty() && received.rfind("HTTP/1.", 0) != 0) std::abort();
 }
 
+void check_framing(const std::uint8_t* data, std::size_t size) {
+  namespace bhttp = boost::beast::http;
+  bhttp::request_parser<bhttp::empty_body> parser;
+  parser.eager(false);
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(data, size), ec);
+  if (ec || !parser.is_header_done()) return;
+  stoa::http::Headers headers;
+  bool has_transfer_encoding = false;
+  for (const auto& field : parser.get()) {
+    if (field.name() == bhttp::field::transfer_encoding) has_transfer_encoding = true;
+    headers.add(std::string(field.name_string()), std::string(field.value()));
+  }
+  auto verdict = stoa::http::check_request_framing(headers, parser.get().version());
+  if (verdict && has_transfer_encoding && !parser.chunked()) {
+    std::fprintf(stderr,
+                 "framing accepted a Transfer-Encoding that Beast does not frame as "
+                 "chunked\n");
+    std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  check_framing(data, size);
   exchange(data, size);
   return 0;
 }
