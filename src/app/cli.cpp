@@ -85,9 +85,14 @@ int run_cli(int argc, char** argv) {
   std::vector<std::string> rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    // `stoa events …` has options of its own (--group, --limit, --all): pass them on.
+    // `stoa events …` has options of its own (--group, --limit, --all): pass them on. Its
+    // --help, wherever it stands, prints the events commands' usage.
     if (!rest.empty() && rest.front() == "events" && arg != "--config" &&
         !arg.starts_with("--config=")) {
+      if (arg == "-h" || arg == "--help") {
+        std::cout << "Usage:\n" << kEventsUsage;
+        return 0;
+      }
       rest.push_back(arg);
       continue;
     }

@@ -159,6 +159,37 @@ TEST_F(StoaEvents, UsageErrorsExitTwo) {
   }
 }
 
+// --help on every command and subcommand prints its usage on stdout and exits 0, before any
+// configuration or backend is touched.
+TEST_F(StoaEvents, HelpOnEveryCommandPrintsUsageAndExitsZero) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"events", "--help"},
+                                        {"events", "-h"},
+                                        {"events", "dlq", "--help"},
+                                        {"events", "dlq", "list", "--help"},
+                                        {"events", "dlq", "list", "--group", "g", "--help"},
+                                        {"events", "dlq", "replay", "-h"},
+                                        {"events", "outbox", "status", "--help"}}) {
+    auto [code, out] = stoa(args);
+    EXPECT_EQ(code, 0) << args.back() << ": " << out;
+    EXPECT_NE(out.find("events dlq replay ID|--all"), std::string::npos) << out;
+    EXPECT_EQ(out.find("unknown option"), std::string::npos) << out;
+  }
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                        {"help"},
+                                        {"up", "--help"},
+                                        {"serve", "--help"},
+                                        {"serve", "user", "-h"},
+                                        {"components", "--help"},
+                                        {"config", "--help"},
+                                        {"migrate", "--help"},
+                                        {"migrate", "--dir", "x", "--help"},
+                                        {"version", "--help"}}) {
+    auto [code, out] = stoa(args);
+    EXPECT_EQ(code, 0) << args.front() << ": " << out;
+    EXPECT_NE(out.find("Usage: stoa"), std::string::npos) << out;
+  }
+}
+
 TEST_F(StoaEvents, TheEmbeddedBrokerHeldByARunningWorkerIsReportedClearly) {
   StoaProcess up({"serve", "workers"}, env_);
   ASSERT_TRUE(up.wait_ready()) << up.log();  // the workers component has the broker open
