@@ -75,12 +75,16 @@ Result<std::string> string_claim(const boost::json::object& payload, std::string
   return std::string(value->as_string());
 }
 
+// `aud` may be one string (RFC 7519 §4.1.3); `roles` must be an array (RFC 9068 §7.2.1.1,
+// docs/runtime.md): a lone "admin" string is a malformed token, not a role.
+enum class Single { allowed, refused };
+
 Result<std::vector<std::string>> strings_claim(const boost::json::object& payload,
-                                               std::string_view name) {
+                                               std::string_view name, Single single) {
   std::vector<std::string> out;
   const auto* value = payload.if_contains(name);
   if (value == nullptr) return out;
-  if (value->is_string()) {
+  if (value->is_string() && single == Single::allowed) {
     out.emplace_back(value->as_string());
     return out;
   }
@@ -100,8 +104,8 @@ Result<Claims> read_claims(boost::json::object payload) {
   auto issuer = string_claim(payload, "iss");
   auto token_id = string_claim(payload, "jti");
   auto scope = string_claim(payload, "scope");
-  auto audience = strings_claim(payload, "aud");
-  auto roles = strings_claim(payload, "roles");
+  auto audience = strings_claim(payload, "aud", Single::allowed);
+  auto roles = strings_claim(payload, "roles", Single::refused);
   auto expires = date_claim(payload, "exp");
   auto not_before = date_claim(payload, "nbf");
   auto issued = date_claim(payload, "iat");

@@ -178,10 +178,29 @@ TEST(Jwt, ChecksIssuerAndAudience) {
   payload.erase("aud");
   EXPECT_NE(error_of(check(keys().es.sign(payload))).find("audience"), std::string::npos);
   payload = good_claims();
-  payload["roles"] = "admin";  // a string is read as a one-element list
-  EXPECT_TRUE(check(keys().es.sign(payload)).ok());
   payload["roles"] = boost::json::array{1, 2};
   EXPECT_FALSE(check(keys().es.sign(payload)).ok());
+}
+
+// RFC 9068 §7.2.1.1: roles is an array of strings. A lone string is a malformed token, never
+// one role: the same string in `aud` is allowed (RFC 7519 §4.1.3), in `roles` it is not.
+TEST(Jwt, RolesMustBeAnArrayOfStrings) {
+  auto payload = good_claims();
+  payload["roles"] = "admin";
+  auto refused = check(keys().es.sign(payload));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::unauthenticated);
+  EXPECT_NE(refused.error().message.find("roles"), std::string::npos) << refused.error().message;
+  payload["roles"] = boost::json::array{"admin", "support"};
+  auto accepted = check(keys().es.sign(payload));
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+  EXPECT_TRUE(accepted->has_role("admin"));
+  payload["roles"] = boost::json::array{};
+  accepted = check(keys().es.sign(payload));
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_FALSE(accepted->has_role("admin"));
+  payload["aud"] = "stoa";
+  EXPECT_TRUE(check(keys().es.sign(payload)).ok()) << "a lone audience string stays allowed";
 }
 
 TEST(Jwt, RefusesMalformedTokensWithAReason) {

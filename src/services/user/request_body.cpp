@@ -34,6 +34,18 @@ bool has_control(std::string_view text, bool single_line) {
   return false;
 }
 
+// U+202A–U+202E are E2 80 AA–AE in UTF-8, U+2066–U+2069 are E2 81 A6–A9.
+bool has_bidi_control(std::string_view text) {
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) != 0xE2) continue;
+    const auto second = static_cast<unsigned char>(text[i + 1]);
+    const auto third = static_cast<unsigned char>(text[i + 2]);
+    if (second == 0x80 && third >= 0xAA && third <= 0xAE) return true;
+    if (second == 0x81 && third >= 0xA6 && third <= 0xA9) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<boost::json::object> json_object(const http::Request& request,
@@ -85,6 +97,12 @@ Result<std::optional<std::string>> text_field(const boost::json::object& body,
   }
   if (has_control(view, rule.single_line)) {
     return Error{Errc::invalid_argument, field + " holds a control character"};
+  }
+  if (rule.no_bidi_controls && has_bidi_control(view)) {
+    return Error{Errc::invalid_argument,
+                 field +
+                     " holds a bidirectional override or isolate character (U+202A–U+202E, "
+                     "U+2066–U+2069)"};
   }
   return std::optional<std::string>(std::string(view));
 }

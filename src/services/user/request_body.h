@@ -25,6 +25,10 @@ struct TextRule {
   std::size_t max_chars = 0;  // code points; 0: no bound beyond max_bytes
   std::size_t max_bytes = 4096;
   bool single_line = true;  // no control characters at all (else tabs and newlines pass)
+  // No bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069): text shown
+  // to other people, whose order on screen such characters could turn around (a name rendered
+  // as someone else's).
+  bool no_bidi_controls = false;
 };
 
 // The field as text, or nullopt when absent and not required.

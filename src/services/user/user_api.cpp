@@ -30,7 +30,8 @@ constexpr std::size_t kMaxRoles = 16;
 constexpr std::size_t kMaxPageSize = 100;
 constexpr std::size_t kDefaultPageSize = 20;
 
-const TextRule kDisplayNameRule{.min_chars = 1, .max_chars = kMaxDisplayNameChars};
+const TextRule kDisplayNameRule{
+    .min_chars = 1, .max_chars = kMaxDisplayNameChars, .no_bidi_controls = true};
 const TextRule kPasswordRule{.min_chars = kMinPasswordChars, .max_bytes = kMaxPasswordBytes};
 const TextRule kEmailRule{.min_chars = 1, .max_bytes = kMaxEmailBytes};
 
@@ -311,6 +312,8 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
   }
 
   // --- deletion and export -----------------------------------------------------------------
+  // The one own-account route a disabled account may use (docs/services-user.md): erasure
+  // gives up access rather than uses it, and there is no other way to ask for it.
   Awaitable<Response> request_deletion(Request& request) {
     auto id = co_await caller_id(request);
     if (!id) co_return problem(id.error(), request);
@@ -330,12 +333,14 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     co_return response;
   }
 
+  // Like every own-account route: 403 while the account is disabled or being deleted, so that
+  // a token that got an account disabled cannot carry its data away.
   Awaitable<Response> get_export(Request& request) {
-    auto id = co_await caller_id(request);
-    if (!id) co_return problem(id.error(), request);
+    auto me = co_await caller_profile(request);
+    if (!me) co_return problem(me.error(), request);
     const std::string export_id(request.param("export_id").value_or(""));
     if (!Uuid::parse(export_id)) co_return problem(404, "no such export", request);
-    auto found = co_await deps_.store->export_of(*id, export_id);
+    auto found = co_await deps_.store->export_of(me->id, export_id);
     if (!found) co_return problem(found.error(), request);
     if (!*found) co_return problem(404, "no such export", request);
     co_return json_response(200, export_json(**found));

@@ -286,6 +286,14 @@ TEST_P(UserApi, BadInputGetsA400ProblemDocument) {
   expect_problem(call(port, "POST", "/v1/users", body(email, std::string(1024 * 1024, 'x'))), 400);
   expect_problem(call(port, "POST", "/v1/users", body(email, "")), 400);
   expect_problem(call(port, "POST", "/v1/users", body(email, "tab\there")), 400);
+  // Bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069) could make one name
+  // render as another's: refused at registration and on rename. Other marks are fine.
+  for (const char* bidi :
+       {"\u202A", "\u202B", "\u202C", "\u202D", "\u202E", "\u2066", "\u2067", "\u2068", "\u2069"}) {
+    auto refused = call(port, "POST", "/v1/users", body(email, std::string("Bob") + bidi + "txE"));
+    expect_problem(refused, 400);
+    EXPECT_NE(refused.text.find("display_name"), std::string::npos) << refused.text;
+  }
   // Invalid UTF-8 inside a JSON string.
   expect_problem(call(port, "POST", "/v1/users",
                       "{\"email\":\"" + email +
@@ -311,7 +319,12 @@ TEST_P(UserApi, BadInputGetsA400ProblemDocument) {
                           {"email", email}, {"password", "short"}, {"display_name", "X"}})),
                  400);
   // None of it made an account.
-  register_user(email);
+  auto made = register_user(email, "correct horse", "Zo\u00EB \u200F\u05D0");
+  const std::string token = user_token(made);
+  expect_problem(call(port, "PATCH", "/v1/users/me",
+                      js::serialize(js::object{{"display_name", "Eve\u202Eevil"}}),
+                      {bearer(token), "If-Match: \"1\""}),
+                 400);
 }
 
 TEST_P(UserApi, CallersSeeOnlyTheirOwnDataAndAdminRoutesNeedTheRole) {
@@ -518,11 +531,21 @@ TEST_P(UserApi, ExportAndDeletionRunThroughTheWorkers) {
   EXPECT_EQ(document.as_object().at("profile").as_object().at("email").as_string(), email);
   EXPECT_EQ(document.as_object().at("addresses").as_array().size(), 1u);
 
+  // A disabled account gets no export, not even one made before (docs/services-user.md): its
+  // token may be the reason it was disabled. It may still ask for its deletion.
+  const std::string admin = service_->token("00000000-0000-7000-8000-000000000001", {"admin"});
+  ASSERT_EQ(call(port, "POST", "/v1/users/" + id + "/disable", "", {bearer(admin)}).status, 200);
+  expect_problem(call(port, "GET", "/v1/users/me/exports/" + export_id, "", {bearer(token)}), 403);
+  expect_problem(call(port, "POST", "/v1/users/me/exports", "", {bearer(token)}), 403);
+
   auto deletion = call(port, "POST", "/v1/users/me/deletion", "", {bearer(token)});
   ASSERT_EQ(deletion.status, 202) << deletion.text;
+  // Being deleted, or deleted: the export is not handed out either.
+  auto while_deleting = call(port, "GET", "/v1/users/me/exports/" + export_id, "", {bearer(token)});
+  EXPECT_TRUE(while_deleting.status == 403 || while_deleting.status == 404)
+      << while_deleting.status << " " << while_deleting.text;
   // The worker erases the account: its admin view shows no personal data left, the stored
   // export is gone, and its password no longer opens anything.
-  const std::string admin = service_->token("00000000-0000-7000-8000-000000000001", {"admin"});
   js::object erased;
   for (int i = 0; i < 300; ++i) {
     auto r = call(port, "GET", "/v1/users/" + id, "", {bearer(admin)});
