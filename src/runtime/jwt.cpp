@@ -9,12 +9,19 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "runtime/base64.h"
 #include "runtime/component.h"
 #include "runtime/config.h"
+#include "runtime/event_loop.h"
 #include "runtime/http_client.h"
 #include "runtime/http_types.h"
 #include "runtime/json.h"
@@ -181,8 +188,23 @@ VerifierOptions VerifierOptions::from_config(const Config& config) {
   return options;
 }
 
-Result<Claims> verify_token(std::string_view token, const KeySet& keys,
-                            const VerifierOptions& options, Clock::time_point now) {
+namespace {
+
+// A compact JWS that passed every check that needs no key: what is left is its signature.
+struct Checked {
+  std::string alg;
+  std::string kid;
+  std::string_view signed_part;  // header.payload, within the caller's token
+  std::string signature;
+  Claims claims;
+};
+
+// Everything but the signature, so that a token that can never be valid (malformed, an
+// algorithm outside the allow-list, expired, another issuer or audience) is refused before
+// any key is needed: it never makes the verifier fetch the JWKS. Nothing read here is
+// trusted: it can only refuse.
+Result<Checked> check_without_key(std::string_view token, const VerifierOptions& options,
+                                  Clock::time_point now) {
   if (token.size() > options.max_token_bytes) return unauthenticated("the token is too long");
   const auto first = token.find('.');
   const auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
@@ -205,8 +227,6 @@ Result<Claims> verify_token(std::string_view token, const KeySet& keys,
   }
   auto signature = base64::decode_url(token.substr(second + 1));
   if (!signature) return unauthenticated("the token's signature is not base64url");
-  auto verified = keys.verify(*kid, *alg, token.substr(0, second), *signature);
-  if (!verified) return verified.error();
 
   auto payload = decode_part(token.substr(first + 1, second - first - 1), "payload");
   if (!payload) return payload.error();
@@ -228,48 +248,143 @@ Result<Claims> verify_token(std::string_view token, const KeySet& keys,
       claims->audience.begin(), claims->audience.end(),
       [&](const std::string& audience) { return contains(options.audiences, audience); });
   if (!audience_ok) return unauthenticated("the token is not meant for this audience (aud)");
-  return claims;
+  return Checked{std::move(*alg), std::move(*kid), token.substr(0, second), std::move(*signature),
+                 std::move(*claims)};
+}
+
+Status check_signature(const Checked& checked, const KeySet& keys) {
+  return keys.verify(checked.kid, checked.alg, checked.signed_part, checked.signature);
+}
+
+}  // namespace
+
+Result<Claims> verify_token(std::string_view token, const KeySet& keys,
+                            const VerifierOptions& options, Clock::time_point now) {
+  auto checked = check_without_key(token, options, now);
+  if (!checked) return checked.error();
+  auto signed_by_key = check_signature(*checked, keys);
+  if (!signed_by_key) return signed_by_key.error();
+  return std::move(checked->claims);
 }
 
 // --- Verifier ---------------------------------------------------------------------------------
 
+namespace {
+
+bool is_url(const std::string& source) {
+  return source.starts_with("http://") || source.starts_with("https://");
+}
+
+}  // namespace
+
+// One load of the JWKS at a time, whoever needs it: a request, the readiness check, preload().
+// The load runs detached, so a caller that gives up (its wait bound, a closed connection)
+// does not stop it for the others. Callers wait on a timer of their own executor that the
+// load's end expires; event-loop contexts are single-threaded, so each timer is only touched
+// on its own thread.
 struct Verifier::Impl {
+  struct Waiter {
+    asio::any_io_executor executor;
+    std::shared_ptr<asio::steady_timer> timer;
+  };
+
   VerifierOptions options;
   std::mutex mutex;
   std::shared_ptr<const KeySet> keys;                               // null until loaded
   std::optional<std::chrono::steady_clock::time_point> last_fetch;  // the last attempt
   std::string last_error;
-
-  // Whether a fetch may start now; if so, it is recorded as started (one fetch per interval,
-  // whichever thread asks first).
-  bool claim_fetch() {
-    std::lock_guard lock(mutex);
-    const auto now = std::chrono::steady_clock::now();
-    if (last_fetch && now - *last_fetch < options.refetch_interval) return false;
-    last_fetch = now;
-    return true;
-  }
+  bool loading = false;         // a load is in flight
+  std::vector<Waiter> waiters;  // woken when it ends
 
   std::shared_ptr<const KeySet> current() {
     std::lock_guard lock(mutex);
     return keys;
   }
 
-  void store(Result<std::shared_ptr<const KeySet>> loaded) {
-    std::lock_guard lock(mutex);
-    if (loaded) {
-      keys = std::move(loaded.value());
-      last_error.clear();
-    } else {
-      last_error = loaded.error().message;  // the old keys stay in use
+  // Whether a load may start now; if so, it is recorded as in flight (one fetch per interval,
+  // whichever caller asks first). With `mutex` held.
+  bool claim_load_locked() {
+    if (loading) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (last_fetch && now - *last_fetch < options.refetch_interval) return false;
+    last_fetch = now;
+    loading = true;
+    return true;
+  }
+
+  // Why no key set is there for a caller that found none. With `mutex` held.
+  Error not_loaded_locked() const {
+    if (loading) {
+      return Error{Errc::unavailable, "the JWKS is still loading after " +
+                                          std::to_string(options.fetch_timeout.count()) + "ms"};
     }
+    return Error{Errc::unavailable, "no JWKS loaded yet: " + last_error};
+  }
+
+  Error not_loaded() {
+    std::lock_guard lock(mutex);
+    return not_loaded_locked();
+  }
+
+  // Ends the load in flight with `loaded` and wakes its waiters.
+  void finish(Result<std::shared_ptr<const KeySet>> loaded) {
+    std::vector<Waiter> woken;
+    {
+      std::lock_guard lock(mutex);
+      if (loaded) {
+        keys = std::move(loaded.value());
+        last_error.clear();
+      } else {
+        last_error = loaded.error().message;  // the old keys stay in use
+      }
+      loading = false;
+      woken.swap(waiters);
+    }
+    // Expiring (rather than cancelling) also wakes a waiter whose wait has not started yet.
+    for (auto& waiter : woken) {
+      asio::post(waiter.executor, [timer = std::move(waiter.timer)] {
+        timer->expires_after(std::chrono::steady_clock::duration::zero());
+      });
+    }
+  }
+
+  // The detached load that claim_load_locked() allowed.
+  static Awaitable<void> load(std::shared_ptr<Impl> self) {
+    Result<std::shared_ptr<const KeySet>> loaded =
+        Error{Errc::internal, "the JWKS load failed unexpectedly"};
+    try {
+      loaded = co_await self->fetch();
+    } catch (const std::exception& e) {
+      loaded = Error{Errc::internal, std::string("the JWKS load failed: ") + e.what()};
+    }
+    self->finish(std::move(loaded));  // never leaves `loading` set
+  }
+
+  // Waits, up to fetch_timeout, for the load in flight or for one it starts when the refetch
+  // interval allows; returns the keys then current (null when none is loaded). Returns at
+  // once when no load runs or may start.
+  static Awaitable<std::shared_ptr<const KeySet>> load_and_wait(std::shared_ptr<Impl> self) {
+    auto executor = co_await asio::this_coro::executor;
+    auto timer = std::make_shared<asio::steady_timer>(executor, self->options.fetch_timeout);
+    bool start = false;
+    bool waiting = false;
+    {
+      std::lock_guard lock(self->mutex);
+      start = self->claim_load_locked();
+      if (self->loading) {
+        self->waiters.push_back(Waiter{executor, timer});
+        waiting = true;
+      }
+    }
+    // Spawned after registering, unlocked: a file load may finish before co_spawn returns.
+    if (start) asio::co_spawn(executor, load(self), asio::detached);
+    if (waiting) co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    co_return self->current();
   }
 
   Awaitable<Result<std::shared_ptr<const KeySet>>> fetch() {
     const std::string& source = options.jwks;
-    if (source.starts_with("http://") || source.starts_with("https://")) {
-      co_return co_await fetch_url(source, options.fetch_timeout);
-    }
+    if (is_url(source)) co_return co_await fetch_url(source, options.fetch_timeout);
     co_return read_file(source);
   }
 
@@ -315,26 +430,48 @@ const VerifierOptions& Verifier::options() const {
   return impl_->options;
 }
 
+Status Verifier::preload(EventLoop& loop) {
+  bool start = false;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->keys) return Ok{};
+    start = impl_->claim_load_locked();
+  }
+  if (!start) return Ok{};  // a load is in flight, or one failed within the interval
+  if (!is_url(impl_->options.jwks)) {
+    auto loaded = Impl::read_file(impl_->options.jwks);
+    std::optional<Error> failed;
+    if (!loaded) failed = loaded.error();
+    impl_->finish(std::move(loaded));
+    if (failed) return *failed;
+    return Ok{};
+  }
+  asio::co_spawn(loop.context(0), Impl::load(impl_), asio::detached);
+  return Ok{};
+}
+
+Awaitable<Status> Verifier::ready() {
+  auto impl = impl_;  // the coroutine may outlive a caller's reference
+  if (impl->current()) co_return Ok{};
+  if (co_await Impl::load_and_wait(impl)) co_return Ok{};
+  co_return impl->not_loaded();
+}
+
 Awaitable<Result<Claims>> Verifier::verify(std::string token) {
   auto impl = impl_;  // the coroutine may outlive a caller's reference
+  auto checked = check_without_key(token, impl->options, Clock::now());
+  if (!checked) co_return checked.error();
   auto keys = impl->current();
-  if (!keys && impl->claim_fetch()) {
-    impl->store(co_await impl->fetch());
-    keys = impl->current();
-  }
-  if (!keys) {
-    std::lock_guard lock(impl->mutex);
-    co_return Error{Errc::unavailable, "no JWKS loaded yet: " + impl->last_error};
-  }
-  auto claims = verify_token(token, *keys, impl->options, Clock::now());
+  if (!keys) keys = co_await Impl::load_and_wait(impl);
+  if (!keys) co_return impl->not_loaded();
+  auto signed_by_key = check_signature(*checked, *keys);
   // Key rotation: a token signed by a key we do not know yet makes us look again, rarely.
-  if (!claims && claims.error().message.find("is not in the JWKS") != std::string::npos &&
-      impl->claim_fetch()) {
-    impl->store(co_await impl->fetch());
-    keys = impl->current();
-    claims = verify_token(token, *keys, impl->options, Clock::now());
+  if (!signed_by_key && !checked->kid.empty() && !keys->contains(checked->kid)) {
+    auto reloaded = co_await Impl::load_and_wait(impl);
+    if (reloaded && reloaded != keys) signed_by_key = check_signature(*checked, *reloaded);
   }
-  co_return claims;
+  if (!signed_by_key) co_return signed_by_key.error();
+  co_return std::move(checked->claims);
 }
 
 Awaitable<Result<Claims>> Verifier::authenticate(const http::Request& request) {
@@ -351,7 +488,18 @@ Awaitable<Result<Claims>> Verifier::authenticate(const http::Request& request) {
 
 std::shared_ptr<Verifier> verifier(ComponentHost& host) {
   return host.shared<Verifier>("jwt", [&host]() {
-    return std::make_shared<Verifier>(VerifierOptions::from_config(host.config()));
+    auto made = std::make_shared<Verifier>(VerifierOptions::from_config(host.config()));
+    // Before the caller's listener opens: the first requests after a restart find a file's
+    // keys loaded, or join the URL's fetch already in flight.
+    auto preloaded = made->preload(host.loop());
+    if (!preloaded) throw std::runtime_error("jwt.jwks: " + preloaded.error().message);
+    std::weak_ptr<Verifier> weak = made;
+    host.add_readiness_check("jwks", [weak]() -> Awaitable<Status> {
+      auto alive = weak.lock();
+      if (!alive) co_return Error{Errc::unavailable, "the JWT verifier is closed"};
+      co_return co_await alive->ready();
+    });
+    return made;
   });
 }
 

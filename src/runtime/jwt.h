@@ -2,8 +2,9 @@
 // Verifying the bearer JWTs that callers present (RFC 7519, JWS RFC 7515, JWK RFC 7517),
 // once for every service. Only signatures by keys of a configured JWKS count; algorithms come
 // from an allow-list (ES256, RS256, EdDSA — never "none", never HMAC with a public key); iss,
-// aud, exp and nbf are always checked. A token signed by a key the set does not know makes the
-// verifier fetch the JWKS again, at most once per refetch_interval (key rotation).
+// aud, exp and nbf are always checked, before any key is needed: a token that can never be
+// valid is refused without fetching the JWKS. A token signed by a key the set does not know
+// makes the verifier fetch the JWKS again, at most once per refetch_interval (key rotation).
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 namespace stoa {
 class ComponentHost;
 class Config;
+class EventLoop;
 namespace http {
 struct Request;
 }
@@ -73,6 +75,7 @@ struct VerifierOptions {
   std::vector<std::string> algorithms{"ES256", "RS256", "EdDSA"};
   std::chrono::milliseconds max_clock_skew{30'000};    // leeway for exp, nbf and iat
   std::chrono::milliseconds refetch_interval{30'000};  // at most one JWKS fetch per interval
+  // Bounds a fetch, and how long a caller waits for the load in flight.
   std::chrono::milliseconds fetch_timeout{5'000};
   std::size_t max_token_bytes = 8 * 1024;
 
@@ -82,7 +85,8 @@ struct VerifierOptions {
   Status validate() const;
 };
 
-// The checks after the signature: exactly what verify() applies, at time `now`.
+// Exactly what verify() applies, at time `now`: the checks that need no key (form, algorithm,
+// claims), then the signature.
 Result<Claims> verify_token(std::string_view token, const KeySet& keys,
                             const VerifierOptions& options,
                             std::chrono::system_clock::time_point now);
@@ -96,8 +100,19 @@ class Verifier {
   Verifier& operator=(const Verifier&) = delete;
 
   // Errc::unauthenticated (with the reason) for a token that does not verify; unavailable when
-  // the JWKS could never be loaded.
+  // the JWKS could not be loaded. A token refused by a check that needs no key never loads the
+  // JWKS. Callers that arrive while the JWKS loads wait for that one load, up to
+  // fetch_timeout.
   Awaitable<Result<Claims>> verify(std::string token);
+
+  // Loads the JWKS before the first token needs it. A file is read now: its error (unreadable,
+  // not a JWKS) is returned. A URL is fetched in the background on the loop's first context
+  // (the server may not be up yet): Ok at once, and verify() and ready() wait for that fetch.
+  Status preload(EventLoop& loop);
+
+  // Ok once a key set has been loaded. Until then it waits for the load in flight, or starts
+  // one when the refetch interval allows, and says why no key set is loaded (admin /readyz).
+  Awaitable<Status> ready();
 
   // The token of an `Authorization: Bearer …` header, verified. Errc::unauthenticated when the
   // header is missing or not a bearer token.
@@ -110,7 +125,9 @@ class Verifier {
   std::shared_ptr<Impl> impl_;
 };
 
-// The process's verifier, shared by its components (ComponentHost::shared), from [jwt].
+// The process's verifier, shared by its components (ComponentHost::shared), from [jwt]:
+// preloaded (a JWKS file that cannot be read stops start-up with a message naming jwt.jwks),
+// with the readiness check "jwks" (ready()).
 std::shared_ptr<Verifier> verifier(ComponentHost& host);
 
 }  // namespace stoa::jwt

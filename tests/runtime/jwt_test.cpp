@@ -1,15 +1,20 @@
 // Bearer JWT verification against keys minted by the test: every algorithm of the allow-list,
-// every claim check, the attacks RFC 8725 lists (none, algorithm confusion, key confusion), and
-// JWKS rotation from a file and from a URL.
+// every claim check, the attacks RFC 8725 lists (none, algorithm confusion, key confusion),
+// JWKS rotation from a file and from a URL, and a cold verifier under concurrent callers.
 #include "runtime/jwt.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -256,7 +261,7 @@ TEST(Jwt, ATokenWithoutKidNeedsASingleKeySet) {
 
 class LoopThread {
  public:
-  LoopThread() : loop_(1), thread_([this] { loop_.run(); }) {}
+  explicit LoopThread(std::size_t threads = 1) : loop_(threads), thread_([this] { loop_.run(); }) {}
   ~LoopThread() {
     loop_.stop();
     thread_.join();
@@ -359,6 +364,183 @@ TEST(JwtVerifier, AuthenticatesBearerHeadersOnly) {
   EXPECT_EQ(authenticate("Basic dXNlcjpwYXNz").error().code, Errc::unauthenticated);
   EXPECT_EQ(authenticate("Bearer ").error().code, Errc::unauthenticated);
   std::filesystem::remove(path);
+}
+
+// A JWKS URL on a loopback server of the test's own: it counts the fetches, answers each after
+// `delay`, and 503 while `serving` is false.
+class JwksServer {
+ public:
+  explicit JwksServer(std::string jwks, std::chrono::milliseconds delay = 0ms) {
+    auto router = std::make_shared<http::Router>();
+    router->add("GET", "/jwks.json",
+                [jwks = std::move(jwks), delay, fetches = fetches_,
+                 serving = serving_](http::Request&) -> Awaitable<http::Response> {
+                  ++*fetches;
+                  if (delay > 0ms) {
+                    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
+                                                    delay);
+                    co_await timer.async_wait(boost::asio::use_awaitable);
+                  }
+                  if (!*serving) co_return http::Response::json(503, "{}");
+                  co_return http::Response::json(200, jwks);
+                });
+    http::ListenerOptions listener;
+    listener.name = "jwks";
+    server_ = std::make_unique<http::Server>(loop_.loop(), listener, http::ServerLimits{},
+                                             std::move(router), nullptr);
+    server_->start();
+  }
+  ~JwksServer() { server_->close_all(); }
+
+  std::string url(const std::string& path = "/jwks.json") const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+  int fetches() const { return fetches_->load(); }
+  void serve(bool on) { *serving_ = on; }
+
+ private:
+  std::shared_ptr<std::atomic<int>> fetches_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<bool>> serving_ = std::make_shared<std::atomic<bool>>(true);
+  LoopThread loop_;  // its own thread: a slow answer never holds up the verifier's loop
+  std::unique_ptr<http::Server> server_;
+};
+
+// Starts `count` verifications of `token` at once, spread over the loop's contexts, and
+// waits for them all.
+std::vector<Result<Claims>> verify_at_once(LoopThread& loop, Verifier& verifier,
+                                           const std::string& token, int count) {
+  std::vector<std::future<Result<Claims>>> running;
+  for (int i = 0; i < count; ++i) {
+    auto& context = loop.loop().context(static_cast<std::size_t>(i) % loop.loop().size());
+    running.push_back(
+        ::stoa::test::spawn_future(context, [&verifier, token]() -> Awaitable<Result<Claims>> {
+          co_return co_await verifier.verify(token);
+        }));
+  }
+  std::vector<Result<Claims>> results;
+  for (auto& future : running) {
+    if (future.wait_for(60s) != std::future_status::ready) {
+      ADD_FAILURE() << "a verification hung";
+      std::abort();  // its coroutine still refers to this frame
+    }
+    results.push_back(future.get());
+  }
+  return results;
+}
+
+TEST(JwtVerifier, ConcurrentCallersOnAColdVerifierWaitForTheOneFetch) {
+  JwksServer jwks(test::jwks_of({&keys().es}), 300ms);
+  auto opts = options();
+  opts.jwks = jwks.url();
+  LoopThread loop(2);
+  Verifier verifier(opts);
+  const auto results = verify_at_once(loop, verifier, keys().es.sign(good_claims()), 50);
+  for (const auto& result : results) EXPECT_TRUE(result.ok()) << error_of(result);
+  EXPECT_EQ(jwks.fetches(), 1);
+}
+
+TEST(JwtVerifier, AWaitForAJwksThatDoesNotAnswerEndsIn503NotAHang) {
+  JwksServer jwks(test::jwks_of({&keys().es}), 10s);  // far beyond fetch_timeout
+  auto opts = options();
+  opts.jwks = jwks.url();
+  opts.fetch_timeout = 200ms;
+  LoopThread loop(2);
+  Verifier verifier(opts);
+  const auto results = verify_at_once(loop, verifier, keys().es.sign(good_claims()), 10);
+  for (const auto& result : results) {
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, Errc::unavailable) << result.error().message;
+  }
+  EXPECT_EQ(jwks.fetches(), 1);
+}
+
+TEST(JwtVerifier, RefusesTokensThatCanNeverBeValidWithoutFetchingKeys) {
+  JwksServer jwks(test::jwks_of({&keys().es}));
+  auto opts = options();
+  opts.jwks = jwks.url();
+  LoopThread loop;
+  Verifier verifier(opts);
+  const std::string payload = boost::json::serialize(good_claims());
+  auto expired = good_claims();
+  expired["exp"] = seconds_from_now(-1h);
+  auto other_issuer = good_claims();
+  other_issuer["iss"] = "https://evil.test";
+  auto other_audience = good_claims();
+  other_audience["aud"] = "someone-else";
+  auto no_expiry = good_claims();
+  no_expiry.erase("exp");
+  for (const std::string& token :
+       {compact(R"({"alg":"none","typ":"JWT"})", payload, ""),
+        compact(R"({"alg":"HS256","kid":"es-1"})", payload, "x"), std::string("a.b"),
+        std::string("!!.e30.e30"), keys().es.sign(expired), keys().es.sign(other_issuer),
+        keys().es.sign(other_audience), keys().es.sign(no_expiry)}) {
+    auto result = loop.verify(verifier, token);
+    ASSERT_FALSE(result.ok()) << token;
+    EXPECT_EQ(result.error().code, Errc::unauthenticated) << result.error().message;
+  }
+  EXPECT_EQ(jwks.fetches(), 0);
+  EXPECT_TRUE(loop.verify(verifier, keys().es.sign(good_claims())).ok());
+  EXPECT_EQ(jwks.fetches(), 1);
+
+  // With no JWKS to be had, such a token is still a 401, and only a plausible one a 503.
+  opts.jwks = jwks.url("/missing");
+  Verifier unreachable(opts);
+  EXPECT_EQ(loop.verify(unreachable, compact(R"({"alg":"none"})", payload, "")).error().code,
+            Errc::unauthenticated);
+  EXPECT_EQ(loop.verify(unreachable, keys().es.sign(good_claims())).error().code,
+            Errc::unavailable);
+}
+
+TEST(JwtVerifier, IsReadyOnlyOnceAKeySetIsLoaded) {
+  JwksServer jwks(test::jwks_of({&keys().es}));
+  jwks.serve(false);
+  auto opts = options();
+  opts.jwks = jwks.url();
+  opts.refetch_interval = 0ms;
+  LoopThread loop;
+  Verifier verifier(opts);
+  auto ready = [&] {
+    return ::stoa::test::run_sync(
+        loop.loop(), [&verifier]() -> Awaitable<Status> { co_return co_await verifier.ready(); },
+        10s);
+  };
+  auto not_yet = ready();
+  ASSERT_FALSE(not_yet.ok());
+  EXPECT_EQ(not_yet.error().code, Errc::unavailable);
+  EXPECT_NE(not_yet.error().message.find("503"), std::string::npos) << not_yet.error().message;
+  jwks.serve(true);
+  EXPECT_TRUE(ready().ok());  // the check itself loads the keys
+  EXPECT_TRUE(loop.verify(verifier, keys().es.sign(good_claims())).ok());
+  EXPECT_EQ(jwks.fetches(), 2);
+}
+
+TEST(JwtVerifier, PreloadReadsAFileNowAndStartsAUrlFetchThatCallersJoin) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("stoa-jwks-preload-" + std::to_string(::getpid()) + ".json");
+  write_file(path, test::jwks_of({&keys().ed}));
+  auto opts = options();
+  opts.jwks = path.string();
+  EventLoop idle(1);  // a file is read by preload itself: no loop needs to run
+  Verifier from_file(opts);
+  EXPECT_TRUE(from_file.preload(idle).ok());
+  std::filesystem::remove(path);  // the keys are in memory already
+  LoopThread loop;
+  EXPECT_TRUE(loop.verify(from_file, keys().ed.sign(good_claims())).ok());
+
+  opts.jwks = path.string();  // now missing
+  EXPECT_EQ(Verifier(opts).preload(idle).error().code, Errc::unavailable);
+  write_file(path, "not a JWKS");
+  EXPECT_EQ(Verifier(opts).preload(idle).error().code, Errc::invalid_argument);
+  std::filesystem::remove(path);
+
+  JwksServer jwks(test::jwks_of({&keys().es}), 300ms);
+  opts.jwks = jwks.url();
+  LoopThread workers(2);
+  Verifier from_url(opts);
+  EXPECT_TRUE(from_url.preload(workers.loop()).ok());
+  const auto results = verify_at_once(workers, from_url, keys().es.sign(good_claims()), 20);
+  for (const auto& result : results) EXPECT_TRUE(result.ok()) << error_of(result);
+  EXPECT_EQ(jwks.fetches(), 1);
 }
 
 }  // namespace
