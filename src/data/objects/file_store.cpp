@@ -58,6 +58,8 @@ void remove_stale_temporaries(const fs::path& directory) {
   }
 }
 
+// Every operation starts from directory_, which holds the bucket-name error instead of a
+// path when the name breaks the rule: a bad name reaches no file.
 class FileBucket final : public ObjectStore {
  public:
   FileBucket(std::shared_ptr<FileStore> store, std::string name)
@@ -72,12 +74,12 @@ class FileBucket final : public ObjectStore {
     if (auto s = validate_metadata(options.metadata); !s) co_return s.error();
     fileobject::WriteRequest request{
         .temporary = store_->temporary_path(),
-        .target = directory_ / *path,
+        .target = *directory_ / *path,
         .info = describe(key, std::move(options.content_type), std::move(options.metadata)),
         .content_md5 = std::move(options.content_md5),
         .etag = std::nullopt,
         .exclusive = options.if_none_match,
-        .stop_at = directory_,
+        .stop_at = *directory_,
         .pool = store_->pool(),
     };
     co_return co_await fileobject::write(std::move(request), body);
@@ -102,18 +104,19 @@ class FileBucket final : public ObjectStore {
   Awaitable<Status> remove(std::string key) override {
     auto path = checked_path(key);
     if (!path) co_return path.error();
-    fs::path target = directory_ / *path;
+    fs::path target = *directory_ / *path;
     if (::unlink(target.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) {
       co_return fileio::os_error("delete", target);
     }
-    fileobject::prune_empty_directories(target.parent_path(), directory_);
+    fileobject::prune_empty_directories(target.parent_path(), *directory_);
     co_return Ok{};
   }
 
   Awaitable<Result<ListResult>> list(ListOptions options) override {
+    if (!directory_) co_return directory_.error();
     if (!exists()) co_return no_such_bucket(name_);
     ListResult result;
-    filelist::KeyWalker walker(directory_, options.prefix);
+    filelist::KeyWalker walker(*directory_, options.prefix);
     std::string cursor = options.start_after;
     if (options.max_keys == 0) co_return result;
     for (;;) {
@@ -171,6 +174,7 @@ class FileBucket final : public ObjectStore {
 
   Result<std::string> presign(std::string_view method, const std::string& key,
                               std::chrono::seconds expires) const override {
+    if (!directory_) return directory_.error();
     auto target = store_->presign_target();
     if (!target) {
       return Error{Errc::unavailable,
@@ -190,10 +194,11 @@ class FileBucket final : public ObjectStore {
  private:
   bool exists() const {
     struct stat st {};
-    return ::stat(directory_.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    return ::stat(directory_->c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   }
 
   Result<fs::path> checked_path(const std::string& key) const {
+    if (!directory_) return directory_.error();
     if (auto s = validate_key(key); !s) return s.error();
     if (!exists()) return no_such_bucket(name_);
     return layout::object_path(key);
@@ -202,10 +207,11 @@ class FileBucket final : public ObjectStore {
   // The bucket's directory is looked at only when the object is missing: a read that finds
   // its object costs an open and an fstat, nothing more.
   Result<fileobject::OpenFile> open(const std::string& key) const {
+    if (!directory_) return directory_.error();
     if (auto s = validate_key(key); !s) return s.error();
     auto path = layout::object_path(key);
     if (!path) return path.error();
-    auto file = fileobject::open(directory_ / *path);
+    auto file = fileobject::open(*directory_ / *path);
     if (!file && file.error().code == Errc::not_found) {
       if (!exists()) return no_such_bucket(name_);
       return Error{Errc::not_found, "no such key " + quote_for_message(key)};
@@ -215,7 +221,7 @@ class FileBucket final : public ObjectStore {
 
   std::shared_ptr<FileStore> store_;
   std::string name_;
-  fs::path directory_;
+  Result<fs::path> directory_;
 };
 
 // A source reading the parts of an upload one after the other.
@@ -268,41 +274,19 @@ Result<std::shared_ptr<FileStore>> FileStore::open(const fs::path& root) {
   return std::shared_ptr<FileStore>(new FileStore(fs::absolute(root)));
 }
 
-Status FileStore::validate_bucket_name(std::string_view name) {
-  auto bad = [&](const char* why) {
-    return Error{Errc::invalid_argument,
-                 "bucket name " + quote_for_message(name) + " is invalid: " + why};
-  };
-  if (name.size() < 3 || name.size() > 63) return bad("it must be 3 to 63 characters");
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
-      return bad("only a-z, 0-9, '.' and '-' are allowed");
-    }
-  }
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(name.front()) || !alnum(name.back()))
-    return bad("it must start and end with a letter or digit");
-  if (name.find("..") != std::string_view::npos) return bad("it must not contain \"..\"");
-  int dots = 0;
-  bool digits_and_dots = true;
-  for (char c : name) {
-    if (c == '.')
-      ++dots;
-    else if (c < '0' || c > '9')
-      digits_and_dots = false;
-  }
-  if (digits_and_dots && dots == 3) return bad("it must not look like an IP address");
-  return Ok{};
+Result<fs::path> FileStore::bucket_directory(std::string_view name) const {
+  if (auto s = validate_bucket_name(name); !s) return s.error();
+  return root_ / name;
 }
 
 Status FileStore::create_bucket(const std::string& name) {
-  if (auto s = validate_bucket_name(name); !s) return s;
-  fs::path directory = bucket_directory(name);
-  if (::mkdir(directory.c_str(), 0755) != 0) {
+  auto directory = bucket_directory(name);
+  if (!directory) return directory.error();
+  if (::mkdir(directory->c_str(), 0755) != 0) {
     if (errno == EEXIST) return Error{Errc::conflict, "the bucket exists"};
-    return fileio::os_error("create bucket", directory);
+    return fileio::os_error("create bucket", *directory);
   }
-  std::ofstream(directory / kBucketMarker)
+  std::ofstream(*directory / kBucketMarker)
       << std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
              .count();
@@ -310,8 +294,10 @@ Status FileStore::create_bucket(const std::string& name) {
 }
 
 Status FileStore::delete_bucket(const std::string& name) {
-  if (!validate_bucket_name(name) || !bucket_exists(name)) return no_such_bucket(name);
-  fs::path directory = bucket_directory(name);
+  auto found = bucket_directory(name);
+  if (!found) return found.error();
+  if (!bucket_exists(name)) return no_such_bucket(name);
+  const fs::path& directory = *found;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(directory, ec)) {
     if (entry.path().filename() != kBucketMarker) {
@@ -328,9 +314,10 @@ Status FileStore::delete_bucket(const std::string& name) {
 }
 
 bool FileStore::bucket_exists(const std::string& name) const {
-  if (!validate_bucket_name(name)) return false;
+  auto directory = bucket_directory(name);
+  if (!directory) return false;
   struct stat st {};
-  return ::stat(bucket_directory(name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return ::stat(directory->c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 Result<std::vector<BucketInfo>> FileStore::list_buckets() const {
@@ -369,6 +356,7 @@ Result<std::string> FileStore::create_upload(const std::string& bucket, const st
   if (auto s = validate_key(key); !s) return s.error();
   if (auto s = validate_metadata(options.metadata); !s) return s.error();
   if (auto p = layout::object_path(key); !p) return p.error();
+  if (auto directory = bucket_directory(bucket); !directory) return directory.error();
   if (!bucket_exists(bucket)) return no_such_bucket(bucket);
   std::string id = fileio::random_name();
   fs::path directory = upload_directory(id);
@@ -525,18 +513,22 @@ Awaitable<Result<ObjectInfo>> FileStore::complete_upload(
     Status ignored = Ok{};
     readers.push_back(fileobject::reader(std::move(*file), std::nullopt, &ignored));
   }
+  // upload.json is read back from disk: its bucket and key are checked again here.
+  if (auto s = validate_key(d->info.key); !s) co_return s.error();
   auto path = layout::object_path(d->info.key);
   if (!path) co_return path.error();
+  auto directory = bucket_directory(d->info.bucket);
+  if (!directory) co_return directory.error();
   if (!bucket_exists(d->info.bucket)) co_return no_such_bucket(d->info.bucket);
   PartsSource source(std::move(readers));
   fileobject::WriteRequest request{
       .temporary = temporary_path(),
-      .target = bucket_directory(d->info.bucket) / *path,
+      .target = *directory / *path,
       .info = describe(d->info.key, d->options.content_type, d->options.metadata),
       .content_md5 = std::nullopt,
       .etag = to_hex(md5(md5s)) + "-" + std::to_string(parts.size()),
       .exclusive = false,
-      .stop_at = bucket_directory(d->info.bucket),
+      .stop_at = *directory,
       .pool = pool(),
   };
   auto written = co_await fileobject::write(std::move(request), source);

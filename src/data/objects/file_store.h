@@ -51,16 +51,16 @@ class FileStore : public std::enable_shared_from_this<FileStore> {
 
   const std::filesystem::path& root() const { return root_; }
 
-  // Bucket names as S3 allows them: 3-63 of [a-z0-9.-], starting and ending with a letter or
-  // digit, no "..", not an IPv4 address.
-  static Status validate_bucket_name(std::string_view name);
+  // Every call taking a bucket name refuses one that breaks validate_bucket_name
+  // (object_store.h) before it touches the filesystem, so no bucket resolves outside DIR or
+  // into .tmp or .uploads: invalid_argument, or false from bucket_exists.
   Status create_bucket(const std::string& name);  // conflict when it exists
   Status delete_bucket(const std::string& name);  // conflict when not empty
   bool bucket_exists(const std::string& name) const;
   Result<std::vector<BucketInfo>> list_buckets() const;
 
   // One bucket's key space. Operations fail with not_found ("no such bucket") when the
-  // bucket does not exist.
+  // bucket does not exist, and with invalid_argument when `name` is not a bucket name.
   std::shared_ptr<ObjectStore> bucket(const std::string& name);
 
   // Multipart uploads (S3's CreateMultipartUpload ... CompleteMultipartUpload).
@@ -92,8 +92,9 @@ class FileStore : public std::enable_shared_from_this<FileStore> {
   void set_presign_target(PresignTarget target);
   std::optional<PresignTarget> presign_target() const;
 
-  // Internal, for the bucket view.
-  std::filesystem::path bucket_directory(const std::string& name) const { return root_ / name; }
+  // The directory of bucket `name`: the one place a bucket name becomes a path, so it
+  // refuses (invalid_argument) a name that breaks the bucket rule.
+  Result<std::filesystem::path> bucket_directory(std::string_view name) const;
   std::filesystem::path temporary_path() const;
   fileio::BlockingPool* pool() const { return pool_.get(); }
   ~FileStore();

@@ -1,4 +1,4 @@
-// Validation of keys and user metadata, shared by every backend.
+// Validation of keys, bucket names and user metadata, shared by every backend.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -51,6 +51,33 @@ Status validate_key(std::string_view key) {
     }
     i += n;
   }
+  return Ok{};
+}
+
+Status validate_bucket_name(std::string_view name) {
+  auto bad = [&](const char* why) {
+    return Error{Errc::invalid_argument,
+                 "bucket name " + quote_for_message(name) + " is invalid: " + why};
+  };
+  if (name.size() < 3 || name.size() > 63) return bad("it must be 3 to 63 characters");
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
+      return bad("only a-z, 0-9, '.' and '-' are allowed");
+    }
+  }
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name.front()) || !alnum(name.back()))
+    return bad("it must start and end with a letter or digit");
+  if (name.find("..") != std::string_view::npos) return bad("it must not contain \"..\"");
+  int dots = 0;
+  bool digits_and_dots = true;
+  for (char c : name) {
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      digits_and_dots = false;
+  }
+  if (digits_and_dots && dots == 3) return bad("it must not look like an IP address");
   return Ok{};
 }
 

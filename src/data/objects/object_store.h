@@ -126,6 +126,12 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> resolve_range(
 // invalid_argument naming the problem when `key` is not 1-1024 bytes of valid UTF-8 without
 // control characters (U+0000-U+001F, U+007F).
 Status validate_key(std::string_view key);
+// The one bucket-name rule, S3's: 3-63 of [a-z0-9.-], starting and ending with a letter or
+// digit, no "..", not an IPv4 address; invalid_argument naming the problem otherwise. It is
+// also what keeps a bucket a plain directory name (no slash or backslash, never "." or "..",
+// no leading '.'), so a bucket can never name a parent directory or the filesystem store's own
+// .tmp and .uploads. Every operation that takes a bucket name checks it before using it.
+Status validate_bucket_name(std::string_view name);
 // too_large over kMaxMetadataBytes; invalid_argument for a name that is not a token or a value
 // with control characters.
 Status validate_metadata(const Metadata& metadata);

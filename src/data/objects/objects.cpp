@@ -28,7 +28,7 @@ Result<FileUrl> parse_file_url(const std::string& url) {
       return Error{Errc::invalid_argument, "objects.url: file:// takes only ?bucket=NAME"};
     }
     auto bucket = http::percent_decode(query.substr(7));
-    if (!bucket || !FileStore::validate_bucket_name(*bucket)) {
+    if (!bucket || !validate_bucket_name(*bucket)) {
       return Error{Errc::invalid_argument, "objects.url: ?bucket= is not a valid bucket name"};
     }
     out.bucket = *bucket;

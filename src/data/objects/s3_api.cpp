@@ -107,6 +107,11 @@ std::optional<S3Error> check_key(const std::string& key) {
   return std::nullopt;
 }
 
+std::optional<S3Error> check_bucket(std::string_view bucket) {
+  if (validate_bucket_name(bucket)) return std::nullopt;
+  return S3Error{400, "InvalidBucketName", "The specified bucket is not valid."};
+}
+
 S3Error from_store(const Error& error, bool object) {
   switch (error.code) {
     case Errc::not_found:
@@ -195,6 +200,9 @@ Awaitable<S3Api::Reply> S3Api::dispatch(Call& call) {
     if (method == "GET" || method == "HEAD") co_return list_buckets(call);
     co_return S3Error{405, "MethodNotAllowed", "The specified method is not allowed here."};
   }
+  // Every bucket and object operation below names this bucket (decoded, so "%2e%2e" is ".."
+  // here): it is checked once, before any of them can turn it into a path.
+  if (auto error = check_bucket(call.bucket)) co_return *error;
   static const char* const unsupported[] = {"acl",
                                             "policy",
                                             "cors",
@@ -294,9 +302,6 @@ S3Api::Reply S3Api::list_buckets(Call&) {
 }
 
 S3Api::Reply S3Api::create_bucket(Call& call, const std::string& body) {
-  if (auto s = FileStore::validate_bucket_name(call.bucket); !s) {
-    return S3Error{400, "InvalidBucketName", "The specified bucket is not valid."};
-  }
   if (!body.empty()) {
     auto doc = xml::parse(body, {.max_bytes = 4096, .max_depth = 4, .max_elements = 16});
     if (!doc || doc->name != "CreateBucketConfiguration") {
@@ -336,8 +341,7 @@ S3Api::Reply S3Api::delete_bucket(Call& call) {
     if (deleted.error().code == Errc::conflict) {
       return S3Error{409, "BucketNotEmpty", "The bucket you tried to delete is not empty."};
     }
-    if (deleted.error().code == Errc::not_found) return no_such_bucket();
-    return internal_error();
+    return from_store(deleted.error(), false);
   }
   http::Response response;
   response.status = 204;

@@ -100,6 +100,10 @@ std::variant<PutOptions, S3Error> put_options(const http::Request& request);
 std::optional<S3Error> check_declared_size(const http::Request& request, std::uint64_t max);
 // The key checks of the S3 API: KeyTooLongError, InvalidArgument.
 std::optional<S3Error> check_key(const std::string& key);
+// The bucket-name rule (validate_bucket_name) as S3 answers it: InvalidBucketName, 400.
+// dispatch() applies it to the path's bucket before any operation runs, CopyObject to its
+// source's.
+std::optional<S3Error> check_bucket(std::string_view bucket);
 // The S3 error for a store error in the context of a bucket or an object.
 S3Error from_store(const Error& error, bool object);
 }  // namespace detail

@@ -488,6 +488,11 @@ Result<S3Location> parse_s3_url(const std::string& url) {
   if (location.bucket.empty() || location.bucket.find('/') != std::string::npos) {
     return Error{Errc::invalid_argument, "objects.url: s3://BUCKET needs a bucket name"};
   }
+  // The bucket goes into every request's path (and x-amz-copy-source) as it is: the bucket
+  // rule keeps "..", "." and escapes out of it, so a request cannot name another path.
+  if (auto s = validate_bucket_name(location.bucket); !s) {
+    return Error{Errc::invalid_argument, "objects.url: " + s.error().message};
+  }
   if (!location.endpoint.starts_with("http://") && !location.endpoint.starts_with("https://")) {
     return Error{Errc::invalid_argument,
                  "objects.url: s3:// needs ?endpoint=http(s)://host:port (path-style addressing)"};

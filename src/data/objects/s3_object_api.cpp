@@ -148,6 +148,7 @@ Awaitable<S3Api::Reply> S3Api::copy_object(Call& call) {
     co_return invalid_argument("x-amz-copy-source must be BUCKET/KEY");
   }
   std::string from_bucket(source.substr(0, slash)), from_key(source.substr(slash + 1));
+  if (auto error = check_bucket(from_bucket)) co_return *error;
   if (auto error = check_key(from_key)) co_return *error;
   if (!store_->bucket_exists(from_bucket)) co_return no_such_bucket();
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "data/objects/file_layout.h"
 #include "runtime/digest.h"
@@ -91,7 +92,7 @@ TEST_F(FileStoreTest, PutGetHeadDelete) {
   EXPECT_EQ(get("a/b.txt").error().code, Errc::not_found);
   EXPECT_TRUE(run_sync(bucket->remove("a/b.txt")));  // deleting twice is fine
   // The empty directory of "a/" went with it.
-  EXPECT_FALSE(fs::exists(store->bucket_directory("photos") / "a.d"));
+  EXPECT_FALSE(fs::exists(store->bucket_directory("photos").value() / "a.d"));
 }
 
 TEST_F(FileStoreTest, OverwriteReplacesWhole) {
@@ -120,8 +121,8 @@ TEST_F(FileStoreTest, ReadsDescribeTheCurrentVersion) {
   // The same path replaced behind the store's back (as by another process): a copy of
   // another object's file, renamed into place.
   ASSERT_TRUE(put("w", "other", {.content_type = "image/png"}));
-  fs::path v_file = store->bucket_directory("photos") / *layout::object_path("v");
-  fs::path w_file = store->bucket_directory("photos") / *layout::object_path("w");
+  fs::path v_file = store->bucket_directory("photos").value() / *layout::object_path("v");
+  fs::path w_file = store->bucket_directory("photos").value() / *layout::object_path("w");
   fs::copy_file(w_file, v_file.string() + ".new");
   fs::rename(v_file.string() + ".new", v_file);
   EXPECT_EQ(run_sync(bucket->head("v"))->content_type, "image/png");
@@ -164,22 +165,26 @@ TEST_F(FileStoreTest, ContentMd5MismatchStoresNothing) {
 
 TEST_F(FileStoreTest, HostileKeysStayInsideTheBucket) {
   for (std::string key : {"../escape", "../../etc/passwd", "/abs", "a/../../b", ".", "..", "a/./b",
-                          "x/..", "%2e%2e/y", "\\..\\z"}) {
+                          "x/..", "%2e%2e/y", "\\..\\z", "%2E%2E/q", "..%2fr", "..%5cs"}) {
     ASSERT_TRUE(put(key, "v")) << key;
     EXPECT_EQ(get(key).value(), "v") << key;
   }
   // Nothing was written outside the bucket's directory.
-  std::string inside = store->bucket_directory("photos").string() + "/";
+  std::string inside = store->bucket_directory("photos").value().string() + "/";
   int files = 0;
   for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
     if (!entry.is_regular_file()) continue;
     ++files;
     EXPECT_TRUE(fs::canonical(entry.path()).string().starts_with(inside)) << entry.path();
   }
-  EXPECT_EQ(files, 11);  // ten objects and the bucket's .bucket file
+  EXPECT_EQ(files, 14);  // thirteen objects and the bucket's .bucket file
   EXPECT_EQ(put("", "v").error().code, Errc::invalid_argument);
   EXPECT_EQ(put(std::string("a\0b", 3), "v").error().code, Errc::invalid_argument);
   EXPECT_EQ(put("bad\xff", "v").error().code, Errc::invalid_argument);
+  // ".." and "../" as overlong UTF-8: not valid UTF-8, so not keys at all.
+  EXPECT_EQ(put("\xc0\xae\xc0\xae/x", "v").error().code, Errc::invalid_argument);
+  EXPECT_EQ(put("\xc0\xae\xc0\xae\xc0\xafx", "v").error().code, Errc::invalid_argument);
+  EXPECT_EQ(put("\xe0\x80\xae\xe0\x80\xae/x", "v").error().code, Errc::invalid_argument);
   EXPECT_EQ(put(std::string(1025, 'k'), "v").error().code, Errc::too_large);
   EXPECT_EQ(put(std::string(300, '%'), "v").error().code, Errc::too_large);  // 900 B encoded
 }
@@ -264,6 +269,80 @@ TEST_F(FileStoreTest, Buckets) {
   ASSERT_TRUE(run_sync(bucket->remove("k")));
   EXPECT_TRUE(store->delete_bucket("photos"));
   EXPECT_EQ(put("k", "v").error().code, Errc::not_found);
+}
+
+// Bucket names that are paths: the store itself refuses them in every call, before any file
+// is touched, although each names a directory that exists (the parent, the root, the store's
+// own .tmp and .uploads, a real bucket through the parent). The S3 endpoint decodes
+// "%2e%2e" and friends before they reach the store; their undecoded forms are here too.
+TEST_F(FileStoreTest, BadBucketNamesReachNoFile) {
+  ASSERT_TRUE(put("inside", "kept"));
+  store->set_presign_target({.base_url = "http://127.0.0.1:9000",
+                             .region = "us-east-1",
+                             .access_key = "k",
+                             .secret_key = "s"});
+  for (std::string name :
+       {"..", ".", ".tmp", ".uploads", "../x", "../objects", "../objects/photos", "..\\x", "\\..",
+        "photos/..", "/tmp", "%2e%2e", "%2E%2E", "..%2f", "%5c..", "\xc0\xae\xc0\xae",
+        "\xc0\xae\xc0\xae\xc0\xafphotos", "", "Photos"}) {
+    SCOPED_TRACE(quote_for_message(name));
+    auto bad = store->bucket(name);
+    StringSource body("escaped");
+    EXPECT_EQ(run_sync(bad->put("escape-probe", body, {})).error().code, Errc::invalid_argument);
+    EXPECT_EQ(run_sync(bad->get("inside")).error().code, Errc::invalid_argument);
+    EXPECT_EQ(run_sync(bad->head("inside")).error().code, Errc::invalid_argument);
+    EXPECT_EQ(run_sync(bad->remove("inside")).error().code, Errc::invalid_argument);
+    EXPECT_EQ(run_sync(bad->list({})).error().code, Errc::invalid_argument);
+    EXPECT_EQ(run_sync(bad->copy("inside", "escape-probe", std::nullopt)).error().code,
+              Errc::invalid_argument);
+    EXPECT_EQ(bad->presign("GET", "inside", std::chrono::seconds(60)).error().code,
+              Errc::invalid_argument);
+    EXPECT_EQ(store->create_bucket(name).error().code, Errc::invalid_argument);
+    EXPECT_EQ(store->delete_bucket(name).error().code, Errc::invalid_argument);
+    EXPECT_EQ(store->create_upload(name, "escape-probe", {}).error().code, Errc::invalid_argument);
+    EXPECT_EQ(store->bucket_directory(name).error().code, Errc::invalid_argument);
+    EXPECT_FALSE(store->bucket_exists(name));
+  }
+  EXPECT_TRUE(bucket->presign("GET", "inside", std::chrono::seconds(60)));
+  // The only files are the real bucket's; the store's folders are empty; nothing beside it.
+  std::set<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
+    if (entry.is_regular_file()) files.insert(fs::relative(entry.path(), dir.path()));
+  }
+  EXPECT_EQ(files, (std::set<fs::path>{"objects/photos/.bucket", "objects/photos/inside.o"}));
+  EXPECT_TRUE(fs::is_empty(store->root() / ".tmp"));
+  EXPECT_TRUE(fs::is_empty(store->root() / ".uploads"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+  EXPECT_EQ(get("inside").value(), "kept");
+}
+
+// An upload's bucket is read back from its upload.json on completion: a name there that
+// breaks the rule (a file edited by hand, or left by an older version) completes nowhere.
+TEST_F(FileStoreTest, CompletingAnUploadChecksItsBucketAgain) {
+  auto id = store->create_upload("photos", "escape-probe", {});
+  ASSERT_TRUE(id);
+  StringSource data("data");
+  auto part = run_sync(store->upload_part(*id, 1, data, std::nullopt));
+  ASSERT_TRUE(part);
+  fs::path description = store->root() / ".uploads" / *id / "upload.json";
+  std::string text;
+  {
+    std::ifstream in(description);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  for (std::string name : {"..", ".tmp", "../objects"}) {
+    std::string edited = text;
+    auto at = edited.find(R"("bucket":"photos")");
+    ASSERT_NE(at, std::string::npos) << text;
+    edited.replace(at, 17, R"("bucket":")" + name + "\"");
+    std::ofstream(description, std::ios::trunc) << edited;
+    auto done = run_sync(store->complete_upload(*id, {{1, part->etag}}, 0));
+    ASSERT_FALSE(done) << name;
+    EXPECT_EQ(done.error().code, Errc::invalid_argument) << name;
+  }
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("escape-probe")) << entry.path();
+  }
 }
 
 TEST_F(FileStoreTest, MultipartUpload) {

@@ -238,6 +238,15 @@ TEST(S3Url, Parses) {
   EXPECT_TRUE(parse_s3_url("s3://bucket?endpoint=http://h:1"));
   EXPECT_FALSE(parse_s3_url("s3://?endpoint=http://h:1"));
   EXPECT_FALSE(parse_s3_url("s3://b"));
+  // The bucket goes into every request path as it is: the bucket rule applies.
+  for (const char* bad : {"s3://..?endpoint=http://h:1", "s3://.?endpoint=http://h:1",
+                          "s3://%2e%2e?endpoint=http://h:1", "s3://.tmp?endpoint=http://h:1",
+                          "s3://a..b?endpoint=http://h:1", "s3://Bucket?endpoint=http://h:1",
+                          "s3://b%5c..?endpoint=http://h:1"}) {
+    auto refused = parse_s3_url(bad);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().message.find("bucket name"), std::string::npos) << bad;
+  }
 }
 
 }  // namespace
