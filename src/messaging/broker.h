@@ -107,7 +107,8 @@ class Consumer {
   // dead-letter it with `reason` when it has been delivered max_attempts times.
   virtual Awaitable<Status> nack(Delivery delivery, std::string reason,
                                  std::optional<std::chrono::milliseconds> delay = {}) = 0;
-  // Cannot ever succeed (an unknown or invalid event): dead-letter it now with `reason`.
+  // Cannot ever succeed (an invalid event of a type the consumer handles): dead-letter it
+  // now with `reason`. A type the consumer does not handle is acked instead (not a failure).
   virtual Awaitable<Status> reject(Delivery delivery, std::string reason) = 0;
   // Stops receiving; deliveries not yet acked go back to the group at once. Idempotent.
   virtual void close() = 0;

@@ -1,7 +1,9 @@
 #pragma once
-// The registry of event types a consumer understands: type -> validator. A delivery whose
-// type is not registered, or whose data its validator refuses, is not handed to a handler:
-// it goes to the group's dead-letter queue with the reason (retrying cannot fix it).
+// The registry of event types a consumer understands: type -> validator. A consumer group
+// is bound to whole topics, so it also receives types it does not handle: the worker acks
+// those without a handler (contains() is false; not a failure). A delivery of a registered
+// type whose data its validator refuses is not handed to a handler either: it goes to the
+// group's dead-letter queue with the reason (retrying cannot fix it).
 #include <functional>
 #include <map>
 #include <string>
@@ -26,7 +28,8 @@ class EventTypes {
   std::vector<std::string> types() const;
 
   // Ok for a registered type whose validator accepts the event; otherwise
-  // Errc::invalid_argument with the reason, naming the type.
+  // Errc::invalid_argument with the reason, naming the type (an unregistered type too:
+  // callers that skip those ask contains() first).
   Status check(const Event& event) const;
 
   // A validator for JSON data: the data must be a JSON object holding every one of

@@ -6,7 +6,8 @@
 //   [[maybe_unused]] const bool registered = workers::register_handler({
 //       .group = "user-export",                    // the consumer group (a durable queue)
 //       .topic = "stoa.user",                      // what the group is bound to
-//       .type = "stoa.user.export_requested.v1",   // the event type it handles
+//       .type = "stoa.user.export_requested.v1",   // the event type it handles: the group
+//                                                  // acks the topic's other types unhandled
 //       .validator = messaging::EventTypes::json_object_with({"user_id"}),
 //       .make = [](ComponentHost& host) -> workers::Handler { ... },
 //   });

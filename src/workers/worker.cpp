@@ -28,7 +28,7 @@ namespace {
 struct Running {
   Group group;
   std::unique_ptr<messaging::Consumer> consumer;
-  obs::Counter processed, retried, dead_lettered;
+  obs::Counter processed, retried, dead_lettered, skipped;
   obs::Gauge lag;
 };
 
@@ -121,12 +121,13 @@ Worker::Worker(std::shared_ptr<messaging::Broker> broker, WorkerOptions options,
         return metrics.counter(
             "stoa_worker_messages_total",
             "Deliveries handled by the workers, by outcome (processed, "
-            "retried, dead_lettered).",
+            "retried, dead_lettered, skipped).",
             {{"messaging_consumer_group_name", run->group.name}, {"stoa_outcome", outcome}});
       };
       run->processed = counter("processed");
       run->retried = counter("retried");
       run->dead_lettered = counter("dead_lettered");
+      run->skipped = counter("skipped");
       run->lag = metrics.gauge("stoa_worker_consumer_lag_messages",
                                "Messages of the group not yet acked: ready, in flight and "
                                "delayed for a retry.",
@@ -224,9 +225,23 @@ Awaitable<Status> settle(Worker::State& state, Running& run, const Delivery& del
 Awaitable<void> handle(std::shared_ptr<Worker::State> state, std::shared_ptr<Running> run,
                        Delivery delivery) {
   Status result = Ok{};
+  if (!run->group.types.contains(delivery.message.event.type)) {
+    // A group is bound to whole topics, so it also receives the topic's other types: not
+    // subscribing to one is no failure. Acked without a handler or a log line, so that the
+    // dead-letter queue means "something went wrong" (an undecodable envelope, whose type
+    // cannot be read, never gets here: the broker dead-letters it in receive()).
+    run->skipped.inc();
+    auto acked = co_await run->consumer->ack(delivery);
+    if (!acked) {
+      state->log(obs::Level::warn, "could not settle the delivery", delivery,
+                 acked.error().message);
+    }
+    co_return;
+  }
   auto checked = run->group.types.check(delivery.message.event);
   if (!checked) {
-    // No handler can take it: dead-lettered now, with the registry's reason.
+    // A type the group handles, with data its validator refuses: retrying cannot fix it, so
+    // it is dead-lettered now with the registry's reason.
     run->dead_lettered.inc();
     state->log(obs::Level::warn, "event refused; dead-lettered", delivery, checked.error().message);
     auto rejected = co_await run->consumer->reject(delivery, checked.error().message);

@@ -3,15 +3,22 @@
 // consumer of the broker, each handing a delivery to the handler of its event type
 // (handlers.h) and settling it by the result:
 //
-//   unknown or invalid type (the group's EventTypes)  -> reject: dead-lettered with the reason
+//   a type the group has no handler for               -> ack, no handler, no log line: the
+//                                                        group is bound to whole topics and
+//                                                        does not subscribe to that type
+//                                                        (skipped; not a failure)
+//   a handled type whose data its validator refuses   -> reject: dead-lettered with the reason
 //   Ok                                                -> ack
 //   Errc::invalid_argument                            -> reject: dead-lettered with the message
 //   any other Error, or an exception                  -> nack: retried with the broker's
 //                                                        backoff, dead-lettered after
 //                                                        broker.max_attempts deliveries
 //
+// An envelope that does not decode (its type unreadable) never gets here: the broker
+// dead-letters it in receive() (broker.h).
+//
 // Metrics: stoa_worker_messages_total{messaging_consumer_group_name, stoa_outcome} with
-// stoa_outcome processed, retried or dead_lettered, and the gauge
+// stoa_outcome processed, retried, dead_lettered or skipped, and the gauge
 // stoa_worker_consumer_lag_messages{messaging_consumer_group_name} (ready + in flight +
 // delayed, from Broker::groups() every workers.lag_interval). Each delivery gets a span
 // "handle <type>", a child of Delivery::trace (the broker's consumer span, itself a child of

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "messaging/broker.h"
+#include "messaging/broker_backend.h"
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
 #include "support/child_process.h"
@@ -37,23 +38,6 @@
 namespace stoa::messaging::test {
 
 using namespace std::chrono_literals;
-
-struct BrokerBackend {
-  std::string name;
-  // A broker over the data in `scratch` (a directory the test owns; a network backend may
-  // use it only to name its queues uniquely). Opening twice on one scratch must see the
-  // same durable state.
-  std::function<Result<std::shared_ptr<Broker>>(const BrokerOptions&, const std::string& scratch)>
-      open;
-  // For a backend that needs a server: "" when it is there, otherwise why not (the test then
-  // skips, or fails when every tier must run: STOA_TEST_REQUIRE_ALL).
-  std::function<std::string()> missing = [] { return std::string(); };
-};
-
-// Test names show the backend, not the object's bytes.
-inline void PrintTo(const BrokerBackend& backend, std::ostream* out) {
-  *out << backend.name;
-}
 
 class BrokerContract : public ::testing::TestWithParam<BrokerBackend> {
  protected:

@@ -1,8 +1,7 @@
-// The broker contract on the Kafka adapter, against librdkafka's mock cluster (started here,
-// in-process, on loopback; its own tier because the contract suite is instantiated once per
-// test binary), and what is particular to
-// Kafka: offsets committed only after processing, the retry and dead-letter topics, and a
-// cluster that goes away.
+// The broker contract and the worker contract on the Kafka adapter, against librdkafka's mock
+// cluster (started here, in-process, on loopback; its own tier because the contract suite is
+// instantiated once per test binary), and what is particular to Kafka: offsets committed only
+// after processing, the retry and dead-letter topics, and a cluster that goes away.
 #include "messaging/kafka/kafka_broker.h"
 
 #include <librdkafka/rdkafka.h>
@@ -12,6 +11,7 @@
 #include <mutex>
 
 #include "messaging/broker_contract.h"
+#include "workers/worker_contract.h"
 
 namespace stoa::messaging::test {
 namespace {
@@ -60,6 +60,12 @@ Result<std::shared_ptr<Broker>> open_in(const BrokerOptions& options, const std:
 }
 
 INSTANTIATE_TEST_SUITE_P(Kafka, BrokerContract, ::testing::Values(BrokerBackend{"kafka", open_in}),
+                         [](const auto& info) { return info.param.name; });
+
+// The worker runtime over this backend: groups sharing a topic see only their types, and
+// nothing but a failure reaches a dead-letter queue (tests/workers/worker_contract.h).
+using workers::test::WorkerContract;
+INSTANTIATE_TEST_SUITE_P(Kafka, WorkerContract, ::testing::Values(BrokerBackend{"kafka", open_in}),
                          [](const auto& info) { return info.param.name; });
 
 // Kafka-only behaviour, with the contract's helpers.

@@ -1,9 +1,11 @@
-// The broker contract on RabbitMQ (STOA_TEST_AMQP_URL, started by scripts/test-servers), and
-// what only a server can show: a broker restart under publishers and consumers.
+// The broker contract and the worker contract on RabbitMQ (STOA_TEST_AMQP_URL, started by
+// scripts/test-servers), and what only a server can show: a broker restart under publishers
+// and consumers.
 #include "messaging/rabbitmq/rabbitmq_broker.h"
 
 #include "messaging/broker_contract.h"
 #include "support/test_servers.h"
+#include "workers/worker_contract.h"
 
 namespace stoa::messaging::test {
 namespace {
@@ -42,6 +44,14 @@ std::string missing_server() {
 }
 
 INSTANTIATE_TEST_SUITE_P(RabbitMQ, BrokerContract,
+                         ::testing::Values(BrokerBackend{"rabbitmq", open_rabbitmq,
+                                                         missing_server}),
+                         [](const auto& info) { return info.param.name; });
+
+// The worker runtime over this backend: groups sharing a topic see only their types, and
+// nothing but a failure reaches a dead-letter queue (tests/workers/worker_contract.h).
+using workers::test::WorkerContract;
+INSTANTIATE_TEST_SUITE_P(RabbitMQ, WorkerContract,
                          ::testing::Values(BrokerBackend{"rabbitmq", open_rabbitmq,
                                                          missing_server}),
                          [](const auto& info) { return info.param.name; });
