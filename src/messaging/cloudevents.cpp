@@ -9,6 +9,7 @@
 
 #include "runtime/base64.h"
 #include "runtime/json.h"
+#include "runtime/time_format.h"
 #include "runtime/trace_context.h"
 
 namespace stoa::messaging::cloudevents {
@@ -135,20 +136,6 @@ Status check_attributes(const Event& event, const Limits& limits) {
   return Ok{};
 }
 
-bool digits(std::string_view text, std::size_t at, std::size_t count) {
-  if (at + count > text.size()) return false;
-  for (std::size_t i = at; i < at + count; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
-
-int number(std::string_view text, std::size_t at, std::size_t count) {
-  int n = 0;
-  for (std::size_t i = at; i < at + count; ++i) n = n * 10 + (text[i] - '0');
-  return n;
-}
-
 }  // namespace
 
 bool is_json_content_type(std::string_view type) {
@@ -161,31 +148,8 @@ bool is_json_content_type(std::string_view type) {
          (lower.size() > 5 && lower.ends_with("+json"));
 }
 
-bool is_rfc3339(std::string_view t) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
-  if (!digits(t, 0, 4) || t.size() < 20 || t[4] != '-' || !digits(t, 5, 2) || t[7] != '-' ||
-      !digits(t, 8, 2) || (t[10] != 'T' && t[10] != 't') || !digits(t, 11, 2) || t[13] != ':' ||
-      !digits(t, 14, 2) || t[16] != ':' || !digits(t, 17, 2)) {
-    return false;
-  }
-  const int month = number(t, 5, 2), day = number(t, 8, 2);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || number(t, 11, 2) > 23 ||
-      number(t, 14, 2) > 59 || number(t, 17, 2) > 60) {
-    return false;
-  }
-  std::size_t i = 19;
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    const std::size_t start = i;
-    while (i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]))) ++i;
-    if (i == start || i - start > 9) return false;
-  }
-  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) return i + 1 == t.size();
-  if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
-    return i + 6 == t.size() && digits(t, i + 1, 2) && t[i + 3] == ':' && digits(t, i + 4, 2) &&
-           number(t, i + 1, 2) <= 23 && number(t, i + 4, 2) <= 59;
-  }
-  return false;
+bool is_rfc3339(std::string_view text) {
+  return parse_rfc3339(text).has_value();
 }
 
 Result<std::string> encode(const Event& event, const Limits& limits) {

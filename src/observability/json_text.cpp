@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <ctime>
 
 namespace stoa::obs::json_text {
 
@@ -124,40 +123,6 @@ void append_number(std::string& out, std::uint64_t value) {
   char buffer[24];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
   out.append(buffer, result.ptr);
-}
-
-void append_rfc3339_ms(std::string& out, std::chrono::system_clock::time_point time) {
-  using namespace std::chrono;
-  const auto ms_since_epoch = duration_cast<milliseconds>(time.time_since_epoch()).count();
-  auto seconds = ms_since_epoch / 1000;
-  auto millis = ms_since_epoch % 1000;
-  if (millis < 0) {  // before 1970: floor, not truncate
-    millis += 1000;
-    seconds -= 1;
-  }
-  // Formatting the date is the expensive part; each thread remembers the last second.
-  thread_local std::int64_t cached_second = -1;
-  thread_local char cached_prefix[32] = {};
-  thread_local std::size_t cached_length = 0;
-  if (seconds != cached_second) {
-    const std::time_t t = static_cast<std::time_t>(seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    cached_length = std::strftime(cached_prefix, sizeof cached_prefix, "%Y-%m-%dT%H:%M:%S", &tm);
-    cached_second = seconds;
-  }
-  out.append(cached_prefix, cached_length);
-  out.push_back('.');
-  out.push_back(static_cast<char>('0' + millis / 100));
-  out.push_back(static_cast<char>('0' + (millis / 10) % 10));
-  out.push_back(static_cast<char>('0' + millis % 10));
-  out.push_back('Z');
-}
-
-std::string rfc3339_ms(std::chrono::system_clock::time_point time) {
-  std::string out;
-  append_rfc3339_ms(out, time);
-  return out;
 }
 
 }  // namespace stoa::obs::json_text

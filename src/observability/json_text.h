@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/time_format.h"
+
 namespace stoa::obs::json_text {
 
 // Appends `"..."` with `text` escaped and made valid UTF-8.
@@ -16,8 +18,9 @@ void append_number(std::string& out, double value);
 void append_number(std::string& out, std::int64_t value);
 void append_number(std::string& out, std::uint64_t value);
 
-// "2024-05-01T12:34:56.789Z": RFC 3339, UTC, millisecond precision.
-void append_rfc3339_ms(std::string& out, std::chrono::system_clock::time_point time);
-std::string rfc3339_ms(std::chrono::system_clock::time_point time);
+// "2024-05-01T12:34:56.789Z": RFC 3339, UTC, millisecond precision. The runtime owns the
+// format (runtime/time_format.h); these names are its, re-exported for the JSON writers.
+using stoa::append_rfc3339_ms;
+using stoa::rfc3339_ms;
 
 }  // namespace stoa::obs::json_text

@@ -17,6 +17,7 @@
 
 #include "observability/json_text.h"
 #include "runtime/config.h"
+#include "runtime/time_format.h"
 
 namespace stoa::obs {
 
@@ -190,7 +191,7 @@ std::string Logger::format(std::chrono::system_clock::time_point time, Level lev
   std::string line;
   line.reserve(160 + msg.size() + fields.size() * 32);
   line.append("{\"ts\":\"");
-  json_text::append_rfc3339_ms(line, time);
+  append_rfc3339_ms(line, time);
   line.append("\",\"level\":\"");
   line.append(to_string(level));
   line.append("\",\"component\":");

@@ -22,6 +22,7 @@
 #include "observability/log.h"
 #include "runtime/config.h"
 #include "runtime/http_client.h"
+#include "runtime/time_format.h"
 
 namespace stoa::obs {
 
@@ -209,9 +210,9 @@ void append_span_json(std::string& out, const SpanRecord& span) {
   out.append(",\"kind\":\"");
   out.append(to_string(span.kind));
   out.append("\",\"start\":\"");
-  json_text::append_rfc3339_ms(out, span.start);
+  append_rfc3339_ms(out, span.start);
   out.append("\",\"end\":\"");
-  json_text::append_rfc3339_ms(out, span.end);
+  append_rfc3339_ms(out, span.end);
   out.append("\",\"start_unix_nano\":");
   append_quoted_number(out, unix_nanos(span.start));
   out.append(",\"end_unix_nano\":");
@@ -607,7 +608,7 @@ std::string Tracer::traces_json(std::size_t limit) const {
     out.append("\",\"name\":");
     json_text::append_string(out, summary.name);
     out.append(",\"start\":\"");
-    json_text::append_rfc3339_ms(out, summary.start);
+    append_rfc3339_ms(out, summary.start);
     out.append("\",\"duration_ms\":");
     json_text::append_number(out, millis_between(summary.start, summary.end));
     out.append(",\"span_count\":");

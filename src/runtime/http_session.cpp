@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <ctime>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -15,6 +14,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "runtime/http/http_date.h"
 #include "runtime/http_framing.h"
 #include "runtime/http_wire.h"
 #include "runtime/problem.h"
@@ -40,17 +40,13 @@ constexpr std::uint64_t kDrainBytes = 256 * 1024;
 constexpr std::uint64_t kLingerBytes = 4 * 1024 * 1024;
 constexpr auto kLingerTime = 2s;
 
-// RFC 9110 Date, formatted once a second per thread.
+// RFC 9110 Date, formatted once a second per thread (every response carries one).
 const std::string& http_date() {
-  thread_local std::time_t cached_second = 0;
+  thread_local std::chrono::sys_seconds cached_second{};
   thread_local std::string cached;
-  std::time_t now = std::time(nullptr);
-  if (now != cached_second) {
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char text[40];
-    std::size_t n = std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    cached.assign(text, n);
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (now != cached_second || cached.empty()) {
+    cached = format_http_date(now);
     cached_second = now;
   }
   return cached;

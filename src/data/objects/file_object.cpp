@@ -301,27 +301,13 @@ Result<OpenFile> open(const std::filesystem::path& path) {
 
 std::unique_ptr<ObjectReader> reader(OpenFile file, std::optional<RangeRequest> range,
                                      Status* range_error) {
-  const std::uint64_t size = file.info.size;
-  std::uint64_t first = 0, length = size;
-  if (range) {
-    if (range->suffix) {
-      length = std::min(*range->suffix, size);
-      first = size - length;
-      if (*range->suffix == 0) {
-        *range_error = Error{Errc::invalid_argument, "the range is not satisfiable"};
-        return nullptr;
-      }
-    } else {
-      first = range->first.value_or(0);
-      std::uint64_t last = std::min(range->last.value_or(size - 1), size - 1);
-      if (size == 0 || first >= size || (range->last && *range->last < first)) {
-        *range_error = Error{Errc::invalid_argument, "the range is not satisfiable"};
-        return nullptr;
-      }
-      length = last - first + 1;
-    }
+  auto selected = resolve_range(file.info.size, range);
+  if (!selected) {
+    *range_error = Error{Errc::invalid_argument, "the range is not satisfiable"};
+    return nullptr;
   }
-  return std::make_unique<FileReader>(std::move(file), first, length, range.has_value());
+  return std::make_unique<FileReader>(std::move(file), selected->first, selected->second,
+                                      range.has_value());
 }
 
 void prune_empty_directories(std::filesystem::path directory,

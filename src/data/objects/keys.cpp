@@ -84,15 +84,9 @@ Status validate_bucket_name(std::string_view name) {
 std::optional<std::pair<std::uint64_t, std::uint64_t>> resolve_range(
     std::uint64_t size, const std::optional<RangeRequest>& range) {
   if (!range) return std::pair<std::uint64_t, std::uint64_t>(0, size);
-  if (range->suffix) {
-    if (*range->suffix == 0) return std::nullopt;
-    std::uint64_t length = std::min(*range->suffix, size);
-    return std::pair(size - length, length);
-  }
-  std::uint64_t first = range->first.value_or(0);
-  if (size == 0 || first >= size || (range->last && *range->last < first)) return std::nullopt;
-  std::uint64_t last = std::min(range->last.value_or(size - 1), size - 1);
-  return std::pair(first, last - first + 1);
+  auto selected = http::resolve_range(*range, size);
+  if (!selected) return std::nullopt;
+  return std::pair(selected->first, selected->length);
 }
 
 Status validate_metadata(const Metadata& metadata) {

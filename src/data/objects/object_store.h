@@ -25,6 +25,7 @@
 #include "data/objects/byte_source.h"
 #include "runtime/async.h"
 #include "runtime/error.h"
+#include "runtime/http/range.h"
 
 namespace stoa::objects {
 
@@ -49,13 +50,9 @@ struct PutOptions {
   std::optional<std::string> content_md5{};  // raw 16 bytes the body must hash to
 };
 
-// An HTTP-style byte range before it is resolved against the object's size:
-// bytes=first-last, bytes=first- or bytes=-suffix.
-struct RangeRequest {
-  std::optional<std::uint64_t> first{};
-  std::optional<std::uint64_t> last{};
-  std::optional<std::uint64_t> suffix{};
-};
+// An HTTP byte range before it is resolved against the object's size: bytes=first-last,
+// bytes=first- or bytes=-suffix (the runtime's, so that the S3 endpoint passes what it parsed).
+using RangeRequest = http::RangeSpec;
 
 // An object being read: its description and the bytes of the selected range.
 class ObjectReader : public ByteSource {

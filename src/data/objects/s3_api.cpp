@@ -1,7 +1,6 @@
 #include "data/objects/s3_api.h"
 
 #include <charconv>
-#include <ctime>
 #include <span>
 
 #include "data/objects/file_layout.h"
@@ -10,6 +9,8 @@
 #include "data/objects/xml.h"
 #include "runtime/base64.h"
 #include "runtime/digest.h"
+#include "runtime/http/etag.h"
+#include "runtime/time_format.h"
 
 namespace stoa::objects::s3 {
 
@@ -21,40 +22,6 @@ http::Response xml_response(int status, std::string body) {
   response.headers.add("Content-Type", "application/xml");
   response.body = std::move(body);
   return response;
-}
-
-std::string iso8601(std::chrono::system_clock::time_point time) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[40];
-  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return text;
-}
-
-std::string http_date(std::chrono::system_clock::time_point time) {
-  std::time_t t = std::chrono::system_clock::to_time_t(time);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[40];
-  std::size_t n = std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return std::string(text, n);
-}
-
-std::string quote_etag(std::string_view etag) {
-  return "\"" + std::string(etag) + "\"";
-}
-
-std::string unquoted(std::string_view etag) {
-  while (!etag.empty() && etag.front() == ' ') etag.remove_prefix(1);
-  while (!etag.empty() && etag.back() == ' ') etag.remove_suffix(1);
-  if (etag.starts_with("W/")) etag.remove_prefix(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  }
-  return std::string(etag);
 }
 
 std::variant<PutOptions, S3Error> put_options(const http::Request& request) {
@@ -294,7 +261,7 @@ S3Api::Reply S3Api::list_buckets(Call&) {
   for (const auto& b : *buckets) {
     w.open("Bucket")
         .element("Name", b.name)
-        .element("CreationDate", iso8601(b.created))
+        .element("CreationDate", rfc3339_ms(b.created))
         .close("Bucket");
   }
   w.close("Buckets").close("ListAllMyBucketsResult");
@@ -415,8 +382,8 @@ Awaitable<S3Api::Reply> S3Api::list_objects(Call& call, bool v2) {
   for (const auto& o : listed->objects) {
     w.open("Contents")
         .element("Key", url_encode_if(encode, o.key))
-        .element("LastModified", iso8601(o.last_modified))
-        .element("ETag", quote_etag(o.etag))
+        .element("LastModified", rfc3339_ms(o.last_modified))
+        .element("ETag", http::strong_etag(o.etag))
         .element("Size", std::to_string(o.size))
         .element("StorageClass", "STANDARD");
     if (!v2 || call.get("fetch-owner") == "true") {

@@ -89,10 +89,6 @@ class S3Api {
 // Helpers shared by the operation files.
 namespace detail {
 http::Response xml_response(int status, std::string body);
-std::string iso8601(std::chrono::system_clock::time_point time);  // 2024-01-02T03:04:05.000Z
-std::string http_date(std::chrono::system_clock::time_point time);
-std::string quote_etag(std::string_view etag);
-std::string unquoted(std::string_view etag);
 // Content type and x-amz-meta-* of a request; an S3Error for metadata over the limits.
 std::variant<PutOptions, S3Error> put_options(const http::Request& request);
 // EntityTooLarge when the request declares a body (its decoded length for aws-chunked) over

@@ -6,7 +6,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <charconv>
-#include <ctime>
 #include <map>
 #include <mutex>
 #include <random>
@@ -17,7 +16,10 @@
 #include "runtime/base64.h"
 #include "runtime/digest.h"
 #include "runtime/hex.h"
+#include "runtime/http/etag.h"
+#include "runtime/http/http_date.h"
 #include "runtime/http_client.h"
+#include "runtime/time_format.h"
 
 namespace stoa::objects {
 
@@ -39,17 +41,10 @@ std::string query_value(std::string_view query, std::string_view name) {
   return {};
 }
 
-std::optional<Clock::time_point> parse_time(const std::string& text, const char* format) {
-  std::tm tm{};
-  const char* end = strptime(text.c_str(), format, &tm);
-  if (end == nullptr) return std::nullopt;
-  return Clock::from_time_t(timegm(&tm));
-}
-
-std::string unquote(std::string_view etag) {
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
-    etag = etag.substr(1, etag.size() - 2);
-  return std::string(etag);
+// The opaque part of an ETag as a server sends it (quoted; some send it bare).
+std::string opaque_etag(std::string_view text) {
+  auto tag = http::parse_entity_tag(text, http::TagSyntax::lenient);
+  return tag ? tag->opaque : std::string(text);
 }
 
 // The error of a non-2xx S3 response.
@@ -91,11 +86,10 @@ ObjectInfo info_from_headers(const std::string& key, const http::Headers& header
       std::from_chars(v->data() + slash + 1, v->data() + v->size(), info.size);
     }
   }
-  info.etag = unquote(headers.get("ETag").value_or(""));
+  info.etag = opaque_etag(headers.get("ETag").value_or(""));
   info.content_type = std::string(headers.get("Content-Type").value_or("application/octet-stream"));
   if (auto v = headers.get("Last-Modified")) {
-    info.last_modified =
-        parse_time(std::string(*v), "%a, %d %b %Y %H:%M:%S GMT").value_or(Clock::time_point{});
+    info.last_modified = http::parse_http_date(*v).value_or(Clock::time_point{});
   }
   for (const auto& [name, value] : headers) {
     if (name.size() > 11 && http::iequals(std::string_view(name).substr(0, 11), "x-amz-meta-")) {
@@ -259,10 +253,9 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
         if (const auto* k = child.child("Key")) info.key = k->text;
         if (const auto* s = child.child("Size"))
           std::from_chars(s->text.data(), s->text.data() + s->text.size(), info.size);
-        if (const auto* e = child.child("ETag")) info.etag = unquote(e->text);
+        if (const auto* e = child.child("ETag")) info.etag = opaque_etag(e->text);
         if (const auto* m = child.child("LastModified")) {
-          info.last_modified =
-              parse_time(m->text, "%Y-%m-%dT%H:%M:%S").value_or(Clock::time_point{});
+          info.last_modified = parse_rfc3339(m->text).value_or(Clock::time_point{});
         }
         result.objects.push_back(std::move(info));
       } else if (child.name == "CommonPrefixes") {
@@ -427,7 +420,7 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
         info.key = key;
         info.size = size;
         if (result) {
-          if (const auto* e = result->child("ETag")) info.etag = unquote(e->text);
+          if (const auto* e = result->child("ETag")) info.etag = opaque_etag(e->text);
         }
         info.content_type = options.content_type;
         info.metadata = options.metadata;

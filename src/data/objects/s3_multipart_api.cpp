@@ -4,6 +4,8 @@
 #include "data/objects/s3_api.h"
 #include "data/objects/s3_payload.h"
 #include "data/objects/xml.h"
+#include "runtime/http/etag.h"
+#include "runtime/time_format.h"
 
 namespace stoa::objects::s3 {
 
@@ -61,7 +63,7 @@ Awaitable<S3Api::Reply> S3Api::upload_part(Call& call) {
     co_return from_store(part.error(), true);
   }
   http::Response response;
-  response.headers.add("ETag", quote_etag(part->etag));
+  response.headers.add("ETag", http::strong_etag(part->etag));
   co_return response;
 }
 
@@ -82,7 +84,9 @@ Awaitable<S3Api::Reply> S3Api::complete_upload(Call& call) {
     const auto* etag = child.child("ETag");
     auto n = number ? parse_int(number->text) : std::nullopt;
     if (!n || etag == nullptr) co_return malformed_xml("each Part needs a PartNumber and an ETag");
-    parts.emplace_back(*n, unquoted(etag->text));
+    // Clients send the part's tag as they got it (quoted) or bare: either names the part.
+    auto tag = http::parse_entity_tag(etag->text, http::TagSyntax::lenient);
+    parts.emplace_back(*n, tag ? tag->opaque : etag->text);
   }
   if (parts.empty()) co_return malformed_xml("no Part elements");
   auto done =
@@ -111,7 +115,7 @@ Awaitable<S3Api::Reply> S3Api::complete_upload(Call& call) {
       .element("Location", "/" + call.bucket + "/" + call.key)
       .element("Bucket", call.bucket)
       .element("Key", call.key)
-      .element("ETag", quote_etag(done->etag))
+      .element("ETag", http::strong_etag(done->etag))
       .close("CompleteMultipartUploadResult");
   co_return xml_response(200, w.take());
 }
@@ -154,8 +158,8 @@ S3Api::Reply S3Api::list_parts(Call& call) {
     }
     w.open("Part")
         .element("PartNumber", std::to_string(p.number))
-        .element("LastModified", iso8601(p.last_modified))
-        .element("ETag", quote_etag(p.etag))
+        .element("LastModified", rfc3339_ms(p.last_modified))
+        .element("ETag", http::strong_etag(p.etag))
         .element("Size", std::to_string(p.size))
         .close("Part");
     ++listed;
@@ -194,7 +198,7 @@ S3Api::Reply S3Api::list_uploads(Call& call) {
         .element("Key", u.key)
         .element("UploadId", u.id)
         .element("StorageClass", "STANDARD")
-        .element("Initiated", iso8601(u.initiated))
+        .element("Initiated", rfc3339_ms(u.initiated))
         .close("Upload");
   }
   w.close("ListMultipartUploadsResult");

@@ -1,11 +1,13 @@
 // PutObject, CopyObject, GetObject/HeadObject and DeleteObject of the S3 endpoint.
-#include <charconv>
-#include <ctime>
-
 #include "data/objects/s3_api.h"
 #include "data/objects/s3_payload.h"
 #include "data/objects/xml.h"
 #include "runtime/digest.h"
+#include "runtime/http/conditional.h"
+#include "runtime/http/etag.h"
+#include "runtime/http/http_date.h"
+#include "runtime/http/range.h"
+#include "runtime/time_format.h"
 
 namespace stoa::objects::s3 {
 
@@ -27,76 +29,41 @@ class ReaderStream final : public http::BodyStream {
   std::unique_ptr<ObjectReader> reader_;
 };
 
-// "bytes=a-b", "bytes=a-", "bytes=-n". Anything else (several ranges included) is ignored,
-// as RFC 9110 allows: the whole object is sent.
-std::optional<RangeRequest> parse_range(std::string_view header) {
-  if (!header.starts_with("bytes=")) return std::nullopt;
-  header.remove_prefix(6);
-  if (header.find(',') != std::string_view::npos) return std::nullopt;
-  auto dash = header.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto number = [](std::string_view text) -> std::optional<std::uint64_t> {
-    std::uint64_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-    return v;
-  };
-  RangeRequest range;
-  std::string_view first = header.substr(0, dash), last = header.substr(dash + 1);
-  if (first.empty()) {
-    range.suffix = number(last);
-    if (!range.suffix) return std::nullopt;
-    return range;
-  }
-  range.first = number(first);
-  if (!range.first) return std::nullopt;
-  if (!last.empty()) {
-    range.last = number(last);
-    if (!range.last) return std::nullopt;
-  }
-  return range;
+// One range of the Range field. A field with several ranges is ignored (the whole object is
+// sent), as S3 does and RFC 9110 allows; so is a malformed one.
+std::optional<RangeRequest> single_range(std::string_view field) {
+  auto specs = http::parse_range(field);
+  if (!specs || specs->size() != 1) return std::nullopt;
+  return specs->front();
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
-  std::tm tm{};
-  std::string copy(text);
-  const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+http::Validators validators(const ObjectInfo& info) {
+  return http::Validators{.exists = true,
+                          .etag = http::EntityTag{info.etag, false},
+                          .last_modified = info.last_modified};
 }
 
-bool etag_matches(std::string_view list, const std::string& etag) {
-  while (!list.empty()) {
-    auto comma = list.find(',');
-    std::string candidate = unquoted(list.substr(0, comma));
-    if (candidate == "*" || candidate == etag) return true;
-    list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
-  }
-  return false;
+// S3 clients may send a tag without its quotes: the endpoint reads tags leniently.
+constexpr http::ConditionalOptions kConditionals{.syntax = http::TagSyntax::lenient};
+
+// The request's If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since (RFC 9110
+// section 13.2.2) against the object.
+http::Outcome evaluate_conditionals(const http::Request& request, const ObjectInfo& info) {
+  return http::evaluate_preconditions(request.method, http::preconditions_of(request.headers),
+                                      validators(info), kConditionals);
 }
 
-// RFC 9110 section 13.2.2's order: If-Match, If-Unmodified-Since, If-None-Match,
-// If-Modified-Since. Returns 412 or 304, or 0 to go on.
-int evaluate_conditionals(const http::Headers& headers, const ObjectInfo& info) {
-  auto modified = std::chrono::time_point_cast<std::chrono::seconds>(info.last_modified);
-  if (auto v = headers.get("If-Match")) {
-    if (!etag_matches(*v, info.etag)) return 412;
-  } else if (auto v = headers.get("If-Unmodified-Since")) {
-    auto t = parse_http_date(*v);
-    if (t && modified > *t) return 412;
-  }
-  if (auto v = headers.get("If-None-Match")) {
-    if (etag_matches(*v, info.etag)) return 304;
-  } else if (auto v = headers.get("If-Modified-Since")) {
-    auto t = parse_http_date(*v);
-    if (t && modified <= *t) return 304;
-  }
-  return 0;
+// Whether the tag list `field` (an x-amz-copy-source-if-* header) names the object's tag.
+bool etag_listed(std::string_view field, const ObjectInfo& info, bool strong) {
+  auto list = http::parse_entity_tag_list(field, kConditionals.syntax);
+  if (!list) return false;
+  const http::EntityTag current{info.etag, false};
+  return strong ? http::matches_strong(*list, current) : http::matches_weak(*list, current);
 }
 
 void describe(http::Response& response, const ObjectInfo& info) {
-  response.headers.add("ETag", quote_etag(info.etag));
-  response.headers.add("Last-Modified", http_date(info.last_modified));
+  response.headers.add("ETag", http::strong_etag(info.etag));
+  response.headers.add("Last-Modified", http::format_http_date(info.last_modified));
   for (const auto& [name, value] : info.metadata) response.headers.add("x-amz-meta-" + name, value);
 }
 
@@ -114,7 +81,7 @@ Awaitable<S3Api::Reply> S3Api::put_object(Call& call) {
   if (auto v = call.request.headers.get("If-Match")) {
     auto existing = co_await bucket->head(call.key);
     if (!existing) co_return from_store(existing.error(), true);
-    if (!etag_matches(*v, existing->etag)) co_return from_store({Errc::conflict, ""}, true);
+    if (!etag_listed(*v, *existing, true)) co_return from_store({Errc::conflict, ""}, true);
   }
   if (auto error = check_declared_size(call.request, options_.max_object_bytes)) co_return *error;
   Failure failure = std::make_shared<std::optional<S3Error>>();
@@ -127,7 +94,7 @@ Awaitable<S3Api::Reply> S3Api::put_object(Call& call) {
     co_return from_store(stored.error(), true);
   }
   http::Response response;
-  response.headers.add("ETag", quote_etag(stored->etag));
+  response.headers.add("ETag", http::strong_etag(stored->etag));
   co_return response;
 }
 
@@ -166,11 +133,11 @@ Awaitable<S3Api::Reply> S3Api::copy_object(Call& call) {
   if (!reader) co_return from_store(reader.error(), true);
   const ObjectInfo& info = (*reader)->info();
   if (auto v = call.request.headers.get("x-amz-copy-source-if-match");
-      v && !etag_matches(*v, info.etag)) {
+      v && !etag_listed(*v, info, true)) {
     co_return from_store({Errc::conflict, ""}, true);
   }
   if (auto v = call.request.headers.get("x-amz-copy-source-if-none-match");
-      v && etag_matches(*v, info.etag)) {
+      v && etag_listed(*v, info, false)) {
     co_return from_store({Errc::conflict, ""}, true);
   }
   PutOptions options;
@@ -187,8 +154,8 @@ Awaitable<S3Api::Reply> S3Api::copy_object(Call& call) {
   if (!stored) co_return from_store(stored.error(), true);
   xml::Writer w;
   w.open("CopyObjectResult", kXmlns)
-      .element("LastModified", iso8601(stored->last_modified))
-      .element("ETag", quote_etag(stored->etag))
+      .element("LastModified", rfc3339_ms(stored->last_modified))
+      .element("ETag", http::strong_etag(stored->etag))
       .close("CopyObjectResult");
   co_return xml_response(200, w.take());
 }
@@ -196,7 +163,7 @@ Awaitable<S3Api::Reply> S3Api::copy_object(Call& call) {
 Awaitable<S3Api::Reply> S3Api::get_object(Call& call) {
   const bool head = call.request.method == "HEAD";
   std::optional<RangeRequest> range;
-  if (auto header = call.request.headers.get("Range")) range = parse_range(*header);
+  if (auto header = call.request.headers.get("Range")) range = single_range(*header);
   auto bucket = store_->bucket(call.bucket);
   auto reader = co_await bucket->get(call.key, range);
   if (!reader && reader.error().code == Errc::invalid_argument && range) {
@@ -204,7 +171,7 @@ Awaitable<S3Api::Reply> S3Api::get_object(Call& call) {
     S3Error error{416, "InvalidRange", "The requested range is not satisfiable"};
     if (!info) co_return from_store(info.error(), true);
     // A conditional that fails takes precedence over the range.
-    if (int status = evaluate_conditionals(call.request.headers, *info); status == 412) {
+    if (evaluate_conditionals(call.request, *info) == http::Outcome::failed) {
       co_return from_store({Errc::conflict, ""}, true);
     }
     co_return error;
@@ -213,8 +180,8 @@ Awaitable<S3Api::Reply> S3Api::get_object(Call& call) {
   const ObjectInfo& info = (*reader)->info();
 
   http::Response response;
-  if (int status = evaluate_conditionals(call.request.headers, info); status != 0) {
-    if (status == 412) co_return from_store({Errc::conflict, ""}, true);
+  if (auto outcome = evaluate_conditionals(call.request, info); outcome != http::Outcome::proceed) {
+    if (outcome == http::Outcome::failed) co_return from_store({Errc::conflict, ""}, true);
     response.status = 304;
     describe(response, info);
     co_return response;
@@ -241,9 +208,9 @@ Awaitable<S3Api::Reply> S3Api::get_object(Call& call) {
   ObjectReader& r = **reader;
   if (r.ranged()) {
     response.status = 206;
-    response.headers.add("Content-Range", "bytes " + std::to_string(r.first()) + "-" +
-                                              std::to_string(r.first() + r.length() - 1) + "/" +
-                                              std::to_string(info.size));
+    response.headers.add(
+        "Content-Range",
+        http::content_range({.first = r.first(), .length = r.length()}, info.size));
   }
   if (!head && r.length() <= options_.inline_response_bytes) {
     // Small: the body is sent with the head in one write.

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -23,6 +22,7 @@
 #include "runtime/config.h"
 #include "runtime/digest.h"
 #include "runtime/run_before_loop.h"
+#include "runtime/time_format.h"
 
 namespace stoa::sql {
 
@@ -80,16 +80,6 @@ std::optional<ParsedName> parse_file_name(std::string_view file) {
   parsed.version = std::stoll(std::string(stem.substr(0, digits)));
   parsed.name = std::string(stem);
   return parsed;
-}
-
-std::string now_rfc3339() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 }  // namespace
@@ -298,7 +288,8 @@ Awaitable<Result<Step>> apply_next(Database& db, const std::string& schema,
   }
   // Params built before the co_await: GCC 12 cannot keep an initializer list's array in a
   // coroutine frame.
-  Params record{schema, pending->version, pending->name, pending->checksum, now_rfc3339()};
+  Params record{schema, pending->version, pending->name, pending->checksum,
+                rfc3339_seconds(std::chrono::system_clock::now())};
   auto recorded = co_await tx.execute(kRecord, std::move(record));
   if (!recorded) co_return recorded.error();
   auto committed = co_await tx.commit();

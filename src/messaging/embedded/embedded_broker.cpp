@@ -20,7 +20,7 @@
 #include "messaging/completion.h"
 #include "messaging/embedded/log_writer.h"
 #include "messaging/embedded/records.h"
-#include "observability/json_text.h"
+#include "runtime/time_format.h"
 
 namespace stoa::messaging::embedded {
 
@@ -593,8 +593,8 @@ class EmbeddedBroker final : public Broker {
         d.message.topic = stored.topic;
         d.reason = e.reason;
         d.attempts = e.attempts;
-        d.time = obs::json_text::rfc3339_ms(
-            std::chrono::system_clock::time_point(std::chrono::milliseconds(e.dead_ms)));
+        d.time =
+            rfc3339_ms(std::chrono::system_clock::time_point(std::chrono::milliseconds(e.dead_ms)));
         found.emplace_back(std::move(d), stored.envelope);
       }
     }

@@ -14,8 +14,8 @@
 #include "messaging/adapter.h"
 #include "messaging/cloudevents.h"
 #include "messaging/kafka/group_runtime.h"
-#include "observability/json_text.h"
 #include "runtime/json.h"
+#include "runtime/time_format.h"
 #include "runtime/worker_pool.h"
 
 namespace stoa::messaging::kafka {
@@ -194,8 +194,8 @@ Result<std::vector<RawDead>> scan_dead(Shared& shared, const std::string& group)
     d.letter.attempts = static_cast<std::uint32_t>(
         std::clamp<std::int64_t>(header_number(m, header::attempts).value_or(0), 0, 1'000'000));
     d.time_ms = header_number(m, header::time).value_or(0);
-    d.letter.time = obs::json_text::rfc3339_ms(
-        std::chrono::system_clock::time_point(std::chrono::milliseconds(d.time_ms)));
+    d.letter.time =
+        rfc3339_ms(std::chrono::system_clock::time_point(std::chrono::milliseconds(d.time_ms)));
     if (m.key != nullptr) d.key.assign(static_cast<const char*>(m.key), m.key_len);
     if (m.payload != nullptr) d.envelope.assign(static_cast<const char*>(m.payload), m.len);
     // An envelope that does not decode is shown by its reason alone.

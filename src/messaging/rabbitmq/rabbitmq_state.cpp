@@ -2,7 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "observability/json_text.h"
+#include "runtime/time_format.h"
 
 namespace stoa::messaging::rabbitmq {
 
@@ -104,7 +104,7 @@ void dead_letter(State& state, Session& s, const std::string& group, const Held&
   std::map<std::string, std::string> headers{
       {header::deliveries, std::to_string(held.attempt)},
       {header::reason, std::move(reason)},
-      {header::dead_at, obs::json_text::rfc3339_ms(std::chrono::system_clock::now())}};
+      {header::dead_at, rfc3339_ms(std::chrono::system_clock::now())}};
   move_message(s, held, state.topology.dead_queue(group), std::move(headers), std::move(done));
 }
 
