@@ -405,6 +405,35 @@ class JwksServer {
   std::unique_ptr<http::Server> server_;
 };
 
+// Before any key set is loaded, a failed load is retried after a second, not after the whole
+// refetch interval: on `stoa up` the auth service may start a moment after its callers.
+TEST(JwtVerifier, AFailedFirstLoadIsRetriedWithinASecond) {
+  JwksServer jwks(test::jwks_of({&keys().es}));
+  jwks.serve(false);
+  auto opts = options();
+  opts.jwks = jwks.url();
+  opts.refetch_interval = 1h;
+  LoopThread loop;
+  Verifier verifier(opts);
+  const std::string token = keys().es.sign(good_claims());
+  auto refused = loop.verify(verifier, token);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::unavailable);
+  EXPECT_EQ(jwks.fetches(), 1);
+  // At once again: still within the bound, no second fetch.
+  EXPECT_EQ(loop.verify(verifier, token).error().code, Errc::unavailable);
+  EXPECT_EQ(jwks.fetches(), 1);
+  jwks.serve(true);
+  std::this_thread::sleep_for(1100ms);
+  auto verified = loop.verify(verifier, token);
+  EXPECT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_EQ(jwks.fetches(), 2);
+  // Once loaded, the refetch interval holds again: an unknown kid does not fetch.
+  TestSigningKey unknown(TestSigningKey::Kind::es256, "es-unknown");
+  EXPECT_FALSE(loop.verify(verifier, unknown.sign(good_claims())).ok());
+  EXPECT_EQ(jwks.fetches(), 2);
+}
+
 // Starts `count` verifications of `token` at once, spread over the loop's contexts, and
 // waits for them all.
 std::vector<Result<Claims>> verify_at_once(LoopThread& loop, Verifier& verifier,
