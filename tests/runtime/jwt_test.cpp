@@ -23,6 +23,7 @@
 #include "runtime/http_server.h"
 #include "runtime/http_types.h"
 #include "runtime/router.h"
+#include "support/loopback_server.h"
 #include "support/run_sync.h"
 #include "support/test_signing_key.h"
 
@@ -384,25 +385,19 @@ class JwksServer {
                   if (!*serving) co_return http::Response::json(503, "{}");
                   co_return http::Response::json(200, jwks);
                 });
-    http::ListenerOptions listener;
-    listener.name = "jwks";
-    server_ = std::make_unique<http::Server>(loop_.loop(), listener, http::ServerLimits{},
-                                             std::move(router), nullptr);
-    server_->start();
+    // Its own loop and thread: a slow answer never holds up the verifier's loop.
+    server_ =
+        std::make_unique<test::LoopbackServer>(std::move(router), http::ServerLimits{}, "jwks");
   }
-  ~JwksServer() { server_->close_all(); }
 
-  std::string url(const std::string& path = "/jwks.json") const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
-  }
+  std::string url(const std::string& path = "/jwks.json") const { return server_->url(path); }
   int fetches() const { return fetches_->load(); }
   void serve(bool on) { *serving_ = on; }
 
  private:
   std::shared_ptr<std::atomic<int>> fetches_ = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<std::atomic<bool>> serving_ = std::make_shared<std::atomic<bool>>(true);
-  LoopThread loop_;  // its own thread: a slow answer never holds up the verifier's loop
-  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<test::LoopbackServer> server_;
 };
 
 // Before any key set is loaded, a failed load is retried after a second, not after the whole
