@@ -4,6 +4,7 @@
 
 #include "data/cache/atomics.h"
 #include "observability/log.h"
+#include "runtime/retry.h"
 
 namespace stoa::user {
 namespace {
@@ -15,11 +16,15 @@ std::string lock_key(const std::string& kind, const std::string& key) {
   return "user:login-lock:" + kind + ":" + key;
 }
 
+// base_delay * 2^(failures - threshold), at most max_delay: the runtime's backoff, with the
+// failures over the threshold as its retries.
 std::chrono::milliseconds delay_for(std::int64_t failures, const LockoutPolicy& policy) {
-  const std::int64_t over = std::max<std::int64_t>(0, failures - policy.threshold);
-  std::chrono::milliseconds delay = policy.base_delay;
-  for (std::int64_t i = 0; i < over && delay < policy.max_delay; ++i) delay *= 2;
-  return std::min(delay, policy.max_delay);
+  // Past 64 doublings every delay is the cap; the clamp keeps the count in range.
+  const std::int64_t over = std::clamp<std::int64_t>(failures - policy.threshold, 0, 64);
+  RetryPolicy backoff;
+  backoff.initial_delay = policy.base_delay;
+  backoff.max_delay = policy.max_delay;
+  return backoff.base_delay(static_cast<std::uint32_t>(over) + 1);
 }
 
 void log_unavailable(const Error& error) {
