@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "data/cache/atomics.h"
+#include "data/cache/backend.h"
 
 namespace stoa::cache {
 
@@ -357,5 +358,21 @@ Awaitable<Status> RedisCache::ping() {
   if (reply->is_error()) co_return reply_error(*reply);
   co_return Ok{};
 }
+
+namespace {
+// Redis is not contacted here: a cache on an unreachable Redis opens, and serves misses until
+// Redis answers.
+[[maybe_unused]] const bool registered =
+    register_backend("redis", [](const CacheOptions& options) -> Result<std::shared_ptr<Cache>> {
+      Result<RedisOptions> r = parse_redis_url(options.url);
+      if (!r) return r.error();
+      r->pool_size = options.pool_size;
+      r->connect_timeout = options.connect_timeout;
+      r->command_timeout = options.command_timeout;
+      r->reconnect_interval = options.reconnect_interval;
+      return std::shared_ptr<Cache>(
+          std::make_shared<RedisCache>(std::make_shared<RedisClient>(std::move(r).value())));
+    });
+}  // namespace
 
 }  // namespace stoa::cache

@@ -4,6 +4,7 @@
 
 #include "data/cache/atomics.h"
 #include "observability/log.h"
+#include "runtime/retry.h"
 
 namespace stoa::user {
 namespace {
@@ -13,12 +14,15 @@ std::string attempts_key(const std::string& kind, const std::string& key) {
   return "user:login-attempts:" + kind + ":" + key;
 }
 
-// The lock a refused attempt asks for: base_delay for the first refusal, doubling with each.
+// The lock a refused attempt asks for: base_delay for the first refusal, doubling with each,
+// at most max_delay — the runtime's backoff, with the refusals as its retries.
 std::chrono::milliseconds delay_for(std::int64_t attempts, const LockoutPolicy& policy) {
-  const std::int64_t over = std::max<std::int64_t>(0, attempts - policy.threshold - 1);
-  std::chrono::milliseconds delay = policy.base_delay;
-  for (std::int64_t i = 0; i < over && delay < policy.max_delay; ++i) delay *= 2;
-  return std::min(delay, policy.max_delay);
+  // Past 64 doublings every delay is the cap; the clamp keeps the count in range.
+  const std::int64_t over = std::clamp<std::int64_t>(attempts - policy.threshold - 1, 0, 64);
+  RetryPolicy backoff;
+  backoff.initial_delay = policy.base_delay;
+  backoff.max_delay = policy.max_delay;
+  return backoff.base_delay(static_cast<std::uint32_t>(over) + 1);
 }
 
 void log_unavailable(const Error& error) {
