@@ -1,11 +1,10 @@
 // open_broker(): picks the adapter by the URL's scheme; broker(): the process's one broker.
-#include <map>
-#include <mutex>
 #include <stdexcept>
 
 #include "messaging/adapter.h"
 #include "messaging/broker.h"
 #include "messaging/telemetry.h"
+#include "runtime/backend_registry.h"
 #include "runtime/component.h"
 #include "runtime/config.h"
 #include "runtime/shared_client.h"
@@ -14,22 +13,15 @@ namespace stoa::messaging {
 
 namespace {
 
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, AdapterFactory, std::less<>> adapters;
-};
-
-Registry& registry() {
-  static Registry instance;
-  return instance;
+BackendRegistry<AdapterFactory>& adapters() {
+  static BackendRegistry<AdapterFactory> registry("broker.url");
+  return registry;
 }
 
 }  // namespace
 
 bool register_adapter(std::string scheme, AdapterFactory factory) {
-  std::lock_guard lock(registry().mutex);
-  registry().adapters[std::move(scheme)] = std::move(factory);
-  return true;
+  return adapters().add(std::move(scheme), std::move(factory));
 }
 
 BrokerOptions BrokerOptions::from_config(const Config& config) {
@@ -59,10 +51,20 @@ BrokerOptions BrokerOptions::from_config(const Config& config) {
   return options;
 }
 
+RetryPolicy BrokerOptions::retry_policy() const {
+  RetryPolicy policy;
+  policy.initial_delay = retry_delay;
+  policy.max_delay = max_retry_delay;
+  policy.multiplier = 2;
+  // No jitter: every adapter must compute the same delays (RabbitMQ declares one retry
+  // queue per delay, rabbitmq_state.cpp), and a retry's time is part of the contract.
+  policy.jitter = Jitter::none;
+  policy.max_attempts = max_attempts;
+  return policy;
+}
+
 std::chrono::milliseconds BrokerOptions::backoff(std::uint32_t attempt) const {
-  auto delay = retry_delay;
-  for (std::uint32_t i = 1; i < attempt && delay < max_retry_delay; ++i) delay *= 2;
-  return std::min(delay, max_retry_delay);
+  return retry_policy().base_delay(attempt);
 }
 
 Status check_name(std::string_view what, std::string_view name, std::size_t max_bytes) {
@@ -94,24 +96,9 @@ Status check_group(const GroupSpec& group, std::size_t max_name_bytes) {
 
 Result<std::shared_ptr<Broker>> open_broker(const BrokerOptions& options, EventLoop& loop,
                                             obs::Telemetry* telemetry) {
-  const auto colon = options.url.find("://");
-  if (colon == std::string::npos || colon == 0) {
-    return Error{Errc::invalid_argument,
-                 "broker.url " + quote_url_for_message(options.url) +
-                     " is not a URL: expected embedded://DIR, amqp://HOST or kafka://HOST"};
-  }
-  const std::string scheme = options.url.substr(0, colon);
-  AdapterFactory factory;
-  {
-    std::lock_guard lock(registry().mutex);
-    auto it = registry().adapters.find(scheme);
-    if (it != registry().adapters.end()) factory = it->second;
-  }
-  if (!factory) {
-    return Error{Errc::invalid_argument, "broker.url " + quote_url_for_message(options.url) +
-                                             " names no known broker (embedded, amqp, kafka)"};
-  }
-  auto opened = factory(options, loop, telemetry);
+  auto factory = adapters().find(options.url);
+  if (!factory) return factory.error();
+  auto opened = (*factory)(options, loop, telemetry);
   if (!opened || telemetry == nullptr) return opened;
   return instrument(std::move(opened).value(), *telemetry);
 }

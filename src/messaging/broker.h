@@ -32,6 +32,7 @@
 #include "messaging/event.h"
 #include "runtime/async.h"
 #include "runtime/error.h"
+#include "runtime/retry.h"
 
 namespace stoa {
 class ComponentHost;
@@ -57,6 +58,9 @@ struct BrokerOptions {
 
   // Throws std::invalid_argument naming the key when a value is out of range.
   static BrokerOptions from_config(const Config& config);
+  // The redelivery policy: retry_delay doubling up to max_retry_delay, no jitter,
+  // max_attempts deliveries (runtime/retry.h).
+  RetryPolicy retry_policy() const;
   // The delay before retry number `attempt` (1 = after the first failed delivery):
   // retry_delay * 2^(attempt-1), at most max_retry_delay.
   std::chrono::milliseconds backoff(std::uint32_t attempt) const;

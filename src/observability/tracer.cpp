@@ -20,6 +20,7 @@
 
 #include "observability/json_text.h"
 #include "observability/log.h"
+#include "runtime/backend_url.h"
 #include "runtime/config.h"
 #include "runtime/http_client.h"
 #include "runtime/time_format.h"
@@ -79,10 +80,12 @@ TracerOptions TracerOptions::from_config(const Config& config) {
   TracerOptions options;
   options.service_name = config.string("tracing.service_name");
   options.otlp_endpoint = config.string("tracing.otlp");
-  if (!options.otlp_endpoint.empty() && options.otlp_endpoint.rfind("http://", 0) != 0 &&
-      options.otlp_endpoint.rfind("https://", 0) != 0) {
-    throw std::invalid_argument("tracing.otlp: expected an http:// or https:// URL, got \"" +
-                                options.otlp_endpoint + "\"");
+  if (!options.otlp_endpoint.empty()) {
+    const auto url = parse_backend_url(options.otlp_endpoint);
+    if (!url || (url->scheme != "http" && url->scheme != "https") || url->hosts.empty()) {
+      throw std::invalid_argument("tracing.otlp: expected an http:// or https:// URL, got " +
+                                  quote_for_message(redact_url(options.otlp_endpoint), 200));
+    }
   }
   options.export_interval = config.duration("tracing.export_interval");
   options.export_timeout = config.duration("tracing.export_timeout");

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "runtime/backend_url.h"
+
 namespace stoa {
 
 const char* to_string(Errc code) {
@@ -53,9 +55,13 @@ std::string quote_for_message(std::string_view text, std::size_t max_chars) {
 }
 
 std::string quote_url_for_message(std::string_view url) {
-  const auto colon = url.find("://");
-  if (colon == std::string_view::npos) return quote_for_message(url.substr(0, 16));
-  return quote_for_message(std::string(url.substr(0, colon)) + "://...");
+  // The scheme only: anything after it may hold a password.
+  const std::string scheme = url_scheme(url);
+  if (!scheme.empty()) return quote_for_message(scheme + "://...");
+  if (url.find("://") != std::string_view::npos || url.find('@') != std::string_view::npos) {
+    return quote_for_message("...");
+  }
+  return quote_for_message(url.substr(0, 16));
 }
 
 }  // namespace stoa

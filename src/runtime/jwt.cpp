@@ -283,6 +283,8 @@ bool is_url(const std::string& source) {
 // load's end expires; event-loop contexts are single-threaded, so each timer is only touched
 // on its own thread.
 struct Verifier::Impl {
+  static constexpr std::chrono::milliseconds kFirstLoadRetry{1'000};
+
   struct Waiter {
     asio::any_io_executor executor;
     std::shared_ptr<asio::steady_timer> timer;
@@ -306,7 +308,13 @@ struct Verifier::Impl {
   bool claim_load_locked() {
     if (loading) return false;
     const auto now = std::chrono::steady_clock::now();
-    if (last_fetch && now - *last_fetch < options.refetch_interval) return false;
+    // Until a key set is loaded every token that could be valid fails, so a failed first load
+    // is retried sooner: the auth service starting a moment after its callers (`stoa up`)
+    // makes tokens work within a second, not a whole refetch interval later.
+    const auto interval =
+        keys ? options.refetch_interval
+             : std::min<std::chrono::milliseconds>(options.refetch_interval, kFirstLoadRetry);
+    if (last_fetch && now - *last_fetch < interval) return false;
     last_fetch = now;
     loading = true;
     return true;

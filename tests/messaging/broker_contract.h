@@ -34,6 +34,7 @@
 #include "runtime/uuid.h"
 #include "support/child_process.h"
 #include "support/run_sync.h"
+#include "support/scratch_dir.h"
 
 namespace stoa::messaging::test {
 
@@ -42,9 +43,6 @@ using namespace std::chrono_literals;
 class BrokerContract : public ::testing::TestWithParam<BrokerBackend> {
  protected:
   BrokerContract() : thread_([this] { loop_.run(); }) {
-    scratch_ = (std::filesystem::temp_directory_path() /
-                ("stoa-broker-" + std::to_string(::getpid()) + "-" + Uuid::v7().to_string()))
-                   .string();
     options_.max_attempts = 3;
     options_.retry_delay = 50ms;
     options_.max_retry_delay = 200ms;
@@ -56,7 +54,6 @@ class BrokerContract : public ::testing::TestWithParam<BrokerBackend> {
     broker_.reset();
     loop_.stop();
     thread_.join();
-    std::filesystem::remove_all(scratch_);
   }
 
   void SetUp() override {
@@ -69,7 +66,7 @@ class BrokerContract : public ::testing::TestWithParam<BrokerBackend> {
   Broker& open() {
     if (broker_) broker_->close();
     broker_.reset();
-    auto opened = GetParam().open(options_, scratch_);
+    auto opened = GetParam().open(options_, scratch_.path());
     if (!opened) throw std::runtime_error("cannot open the broker: " + opened.error().message);
     broker_ = std::move(opened).value();
     return *broker_;
@@ -153,7 +150,7 @@ class BrokerContract : public ::testing::TestWithParam<BrokerBackend> {
 
   EventLoop loop_{1};
   std::thread thread_;
-  std::string scratch_;
+  ::stoa::test::ScratchDir scratch_{"stoa-broker"};
   BrokerOptions options_;
   std::shared_ptr<Broker> broker_;
 };

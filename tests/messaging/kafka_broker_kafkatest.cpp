@@ -172,13 +172,13 @@ TEST_P(KafkaBroker, DeadLettersSurviveAndReplayOnce) {
 }
 
 TEST_P(KafkaBroker, PublishFailsWithinItsTimeoutWhenTheClusterIsDown) {
-  auto& mock = cluster_for(scratch_);
+  auto& mock = cluster_for(scratch_.path());
   open();
   ASSERT_TRUE(declare("g", {"t"}));
   ASSERT_TRUE(publish(message("t", 1)));
   broker_->close();
   auto down = options_;
-  down.url = url_for(scratch_, "&message.timeout.ms=2000");
+  down.url = url_for(scratch_.path(), "&message.timeout.ms=2000");
   broker_ = kafka::open_kafka(down).value();
   for (int id = 1; id <= 3; ++id) rd_kafka_mock_broker_set_down(mock.cluster, id);
   auto failed = publish(message("t", 2));  // run() gives up after 60s: a hang fails the test

@@ -37,6 +37,7 @@
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
 #include "support/run_sync.h"
+#include "support/scratch_dir.h"
 
 namespace stoa::messaging::test {
 
@@ -57,10 +58,6 @@ inline void PrintTo(const OutboxDatabase& database, std::ostream* out) {
 class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
  protected:
   OutboxContract() : thread_([this] { loop_.run(); }) {
-    scratch_ = (std::filesystem::temp_directory_path() /
-                ("stoa-outbox-" + std::to_string(::getpid()) + "-" + Uuid::v7().to_string()))
-                   .string();
-    std::filesystem::create_directories(scratch_);
     broker_options_.retry_delay = 50ms;
     broker_options_.max_retry_delay = 200ms;
     broker_options_.max_attempts = 3;
@@ -75,11 +72,10 @@ class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
     broker_.reset();
     loop_.stop();
     thread_.join();
-    std::filesystem::remove_all(scratch_);
   }
 
   void SetUp() override {
-    auto options = GetParam().options(scratch_);
+    auto options = GetParam().options(scratch_.path());
     if (!options) GTEST_SKIP() << GetParam().name << " is not configured";
     options_ = *options;
     db_ = open_database();
@@ -112,7 +108,7 @@ class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
   void open_broker(BrokerOptions options) {
     if (broker_) broker_->close();
     broker_.reset();
-    auto opened = embedded::open_embedded(options, scratch_ + "/events");
+    auto opened = embedded::open_embedded(options, scratch_.path() + "/events");
     if (!opened) throw std::runtime_error("cannot open the broker: " + opened.error().message);
     broker_ = std::move(opened).value();
     const GroupSpec spec{"outbox-test", {"stoa.test"}};
@@ -204,7 +200,7 @@ class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
 
   EventLoop loop_{2};
   std::thread thread_;
-  std::string scratch_;
+  ::stoa::test::ScratchDir scratch_{"stoa-outbox"};
   sql::DatabaseOptions options_;
   BrokerOptions broker_options_;
   OutboxOptions outbox_options_;

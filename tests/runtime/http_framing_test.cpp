@@ -5,14 +5,11 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include <gtest/gtest.h>
 
-#include "runtime/event_loop.h"
 #include "runtime/http_framing.h"
-#include "runtime/http_server.h"
-#include "runtime/router.h"
+#include "support/loopback_server.h"
 #include "support/raw_http.h"
 
 namespace stoa::http {
@@ -74,7 +71,6 @@ TEST(RequestFraming, TransferEncodingInHttp10Is400) {
 
 class FramingServer : public ::testing::Test {
  protected:
-  FramingServer() : loop_(1) {}
   void SetUp() override {
     auto router = std::make_shared<Router>();
     router->add("POST", "/echo", [](Request& r) -> Awaitable<Response> {
@@ -97,23 +93,11 @@ class FramingServer : public ::testing::Test {
     ServerLimits limits;
     limits.max_header_bytes = 1024;
     limits.max_body_bytes = 64;
-    server_ = std::make_unique<Server>(
-        loop_, ListenerOptions{.name = "framing-test", .tls_cert_file = {}, .tls_key_file = {}},
-        limits, router, nullptr);
-    server_->start();
-    thread_ = std::thread([this] { loop_.run(); });
-  }
-  void TearDown() override {
-    server_->close_all();
-    loop_.stop();
-    thread_.join();
-    server_.reset();
+    server_ = std::make_unique<test::LoopbackServer>(router, limits, "framing-test");
   }
   std::uint16_t port() const { return server_->port(); }
 
-  EventLoop loop_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
+  std::unique_ptr<test::LoopbackServer> server_;
 };
 
 // A POST framed by `te` whose body is a complete second request. The server must answer the

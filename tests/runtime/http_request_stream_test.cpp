@@ -20,6 +20,7 @@
 #include "runtime/event_loop.h"
 #include "runtime/http_server.h"
 #include "runtime/router.h"
+#include "support/loopback_server.h"
 #include "support/raw_http.h"
 
 namespace stoa::http {
@@ -91,7 +92,6 @@ std::string expected(const std::string& body) {
 
 class StreamedBodies : public ::testing::Test {
  protected:
-  StreamedBodies() : loop_(1) {}
   void SetUp() override {
     auto router = std::make_shared<Router>();
     auto counters = counters_;
@@ -149,24 +149,13 @@ class StreamedBodies : public ::testing::Test {
     });
     ServerLimits limits;
     limits.body_timeout = 500ms;
-    server_ = std::make_unique<Server>(
-        loop_, ListenerOptions{.name = "stream-test", .tls_cert_file = {}, .tls_key_file = {}},
-        limits, router, nullptr);
-    server_->start();
-    thread_ = std::thread([this] { loop_.run(); });
+    server_ = std::make_unique<test::LoopbackServer>(router, limits, "stream-test");
   }
-  void TearDown() override {
-    server_->close_all();
-    loop_.stop();
-    thread_.join();
-    server_.reset();
-  }
+  void TearDown() override { server_.reset(); }
   std::uint16_t port() const { return server_->port(); }
 
   std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
-  EventLoop loop_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
+  std::unique_ptr<test::LoopbackServer> server_;
 };
 
 std::string put(const std::string& path, const std::string& headers, const std::string& body) {

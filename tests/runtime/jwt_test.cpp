@@ -23,6 +23,7 @@
 #include "runtime/http_server.h"
 #include "runtime/http_types.h"
 #include "runtime/router.h"
+#include "support/loopback_server.h"
 #include "support/run_sync.h"
 #include "support/test_signing_key.h"
 
@@ -384,26 +385,49 @@ class JwksServer {
                   if (!*serving) co_return http::Response::json(503, "{}");
                   co_return http::Response::json(200, jwks);
                 });
-    http::ListenerOptions listener;
-    listener.name = "jwks";
-    server_ = std::make_unique<http::Server>(loop_.loop(), listener, http::ServerLimits{},
-                                             std::move(router), nullptr);
-    server_->start();
+    // Its own loop and thread: a slow answer never holds up the verifier's loop.
+    server_ =
+        std::make_unique<test::LoopbackServer>(std::move(router), http::ServerLimits{}, "jwks");
   }
-  ~JwksServer() { server_->close_all(); }
 
-  std::string url(const std::string& path = "/jwks.json") const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
-  }
+  std::string url(const std::string& path = "/jwks.json") const { return server_->url(path); }
   int fetches() const { return fetches_->load(); }
   void serve(bool on) { *serving_ = on; }
 
  private:
   std::shared_ptr<std::atomic<int>> fetches_ = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<std::atomic<bool>> serving_ = std::make_shared<std::atomic<bool>>(true);
-  LoopThread loop_;  // its own thread: a slow answer never holds up the verifier's loop
-  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<test::LoopbackServer> server_;
 };
+
+// Before any key set is loaded, a failed load is retried after a second, not after the whole
+// refetch interval: on `stoa up` the auth service may start a moment after its callers.
+TEST(JwtVerifier, AFailedFirstLoadIsRetriedWithinASecond) {
+  JwksServer jwks(test::jwks_of({&keys().es}));
+  jwks.serve(false);
+  auto opts = options();
+  opts.jwks = jwks.url();
+  opts.refetch_interval = 1h;
+  LoopThread loop;
+  Verifier verifier(opts);
+  const std::string token = keys().es.sign(good_claims());
+  auto refused = loop.verify(verifier, token);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::unavailable);
+  EXPECT_EQ(jwks.fetches(), 1);
+  // At once again: still within the bound, no second fetch.
+  EXPECT_EQ(loop.verify(verifier, token).error().code, Errc::unavailable);
+  EXPECT_EQ(jwks.fetches(), 1);
+  jwks.serve(true);
+  std::this_thread::sleep_for(1100ms);
+  auto verified = loop.verify(verifier, token);
+  EXPECT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_EQ(jwks.fetches(), 2);
+  // Once loaded, the refetch interval holds again: an unknown kid does not fetch.
+  TestSigningKey unknown(TestSigningKey::Kind::es256, "es-unknown");
+  EXPECT_FALSE(loop.verify(verifier, unknown.sign(good_claims())).ok());
+  EXPECT_EQ(jwks.fetches(), 2);
+}
 
 // Starts `count` verifications of `token` at once, spread over the loop's contexts, and
 // waits for them all.

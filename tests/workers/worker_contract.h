@@ -29,6 +29,7 @@
 #include "runtime/uuid.h"
 #include "support/child_process.h"
 #include "support/run_sync.h"
+#include "support/scratch_dir.h"
 #include "workers/worker.h"
 
 namespace stoa::workers::test {
@@ -54,10 +55,6 @@ struct Seen {
 class WorkerContract : public ::testing::TestWithParam<BrokerBackend> {
  protected:
   WorkerContract() : telemetry_(obs::TracerOptions{}, false), thread_([this] { loop_.run(); }) {
-    scratch_ = (std::filesystem::temp_directory_path() /
-                ("stoa-workers-" + std::to_string(::getpid()) + "-" + Uuid::v7().to_string()))
-                   .string();
-    std::filesystem::create_directories(scratch_);
     broker_options_.max_attempts = 3;
     broker_options_.retry_delay = 50ms;
     broker_options_.max_retry_delay = 200ms;
@@ -73,7 +70,6 @@ class WorkerContract : public ::testing::TestWithParam<BrokerBackend> {
     broker_.reset();
     loop_.stop();
     thread_.join();
-    std::filesystem::remove_all(scratch_);
   }
 
   void SetUp() override {
@@ -82,7 +78,7 @@ class WorkerContract : public ::testing::TestWithParam<BrokerBackend> {
       if (::stoa::test::require_all_tiers()) FAIL() << why;
       GTEST_SKIP() << why;
     }
-    auto opened = GetParam().open(broker_options_, scratch_);
+    auto opened = GetParam().open(broker_options_, scratch_.path());
     ASSERT_TRUE(opened) << opened.error().message;
     broker_ = std::move(opened).value();
   }
@@ -171,7 +167,7 @@ class WorkerContract : public ::testing::TestWithParam<BrokerBackend> {
   obs::Telemetry telemetry_;
   EventLoop loop_{2};
   std::thread thread_;
-  std::string scratch_;
+  ::stoa::test::ScratchDir scratch_{"stoa-workers"};
   messaging::BrokerOptions broker_options_;
   WorkerOptions options_;
   std::shared_ptr<messaging::Broker> broker_;

@@ -27,6 +27,7 @@
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
 #include "support/run_sync.h"
+#include "support/scratch_dir.h"
 #include "workers/worker_contract.h"
 
 namespace stoa::workers {
@@ -67,10 +68,6 @@ std::int64_t amount_of(const messaging::Event& event) {
 class WorkerTest : public ::testing::Test {
  protected:
   WorkerTest() : telemetry_(obs::TracerOptions{}, false), thread_([this] { loop_.run(); }) {
-    scratch_ = (std::filesystem::temp_directory_path() /
-                ("stoa-worker-" + std::to_string(::getpid()) + "-" + Uuid::v7().to_string()))
-                   .string();
-    std::filesystem::create_directories(scratch_);
     broker_options_.retry_delay = 30ms;
     broker_options_.max_retry_delay = 100ms;
     broker_options_.max_attempts = 3;
@@ -86,12 +83,11 @@ class WorkerTest : public ::testing::Test {
     if (broker_) broker_->close();
     loop_.stop();
     thread_.join();
-    std::filesystem::remove_all(scratch_);
   }
 
   void SetUp() override {
     sql::DatabaseOptions db_options;
-    db_options.url = "sqlite://" + scratch_ + "/stoa.db";
+    db_options.url = "sqlite://" + scratch_.path() + "/stoa.db";
     db_ = sql::open_database(db_options, loop_, nullptr).value();
     auto set = sql::registered_migrations("messaging");
     ASSERT_TRUE(set);
@@ -101,7 +97,7 @@ class WorkerTest : public ::testing::Test {
         }));
     ASSERT_TRUE(run<Result<sql::Rows>>(
         [&]() -> Awaitable<Result<sql::Rows>> { co_return co_await db_->execute(kCreate, {}); }));
-    auto opened = messaging::embedded::open_embedded(broker_options_, scratch_ + "/events");
+    auto opened = messaging::embedded::open_embedded(broker_options_, scratch_.path() + "/events");
     ASSERT_TRUE(opened) << opened.error().message;
     broker_ = messaging::instrument(std::move(opened).value(), telemetry_);
   }
@@ -198,7 +194,7 @@ class WorkerTest : public ::testing::Test {
   obs::Telemetry telemetry_;
   EventLoop loop_{2};
   std::thread thread_;
-  std::string scratch_;
+  ::stoa::test::ScratchDir scratch_{"stoa-worker"};
   messaging::BrokerOptions broker_options_;
   WorkerOptions options_;
   std::shared_ptr<sql::Database> db_;

@@ -63,6 +63,17 @@ milliseconds ceil_ms(std::int64_t us) {
   return milliseconds((us + 999) / 1000);
 }
 
+// Wraps like Redis would refuse to: saturate instead of overflowing.
+void add_saturating(std::int64_t& value, std::int64_t delta) {
+  if (delta > 0 && value > std::numeric_limits<std::int64_t>::max() - delta) {
+    value = std::numeric_limits<std::int64_t>::max();
+  } else if (delta < 0 && value < std::numeric_limits<std::int64_t>::min() - delta) {
+    value = std::numeric_limits<std::int64_t>::min();
+  } else {
+    value += delta;
+  }
+}
+
 }  // namespace
 
 Status check_rate_limit(const RateLimit& limit, std::int64_t cost) {
@@ -158,15 +169,31 @@ std::int64_t MemoryAtomics::increment_now(const std::string& key, std::int64_t d
     s = &state_->counters.insert(key, now);
     s->expires = expiry(now, ttl);
   }
-  // Wraps like Redis would refuse to: saturate instead of overflowing.
-  if (delta > 0 && s->value > std::numeric_limits<std::int64_t>::max() - delta) {
-    s->value = std::numeric_limits<std::int64_t>::max();
-  } else if (delta < 0 && s->value < std::numeric_limits<std::int64_t>::min() - delta) {
-    s->value = std::numeric_limits<std::int64_t>::min();
-  } else {
-    s->value += delta;
-  }
+  add_saturating(s->value, delta);
   return s->value;
+}
+
+WindowCount MemoryAtomics::count_in_window_now(const std::string& key, std::int64_t delta,
+                                               milliseconds ttl, milliseconds at_least) {
+  const Clock::time_point now = Clock::now();
+  // One critical section: the count, the window's end and what this caller is told are one
+  // decision, whatever other threads do.
+  std::lock_guard lock(state_->mutex);
+  Slot* s = state_->counters.find(key, now);
+  if (s == nullptr) {
+    if (delta <= 0) return WindowCount{};
+    s = &state_->counters.insert(key, now);
+    s->expires = expiry(now, ttl);
+  }
+  add_saturating(s->value, delta);
+  if (at_least.count() > 0 && s->expires != Clock::time_point::max()) {
+    s->expires = std::max(s->expires, now + at_least);
+  }
+  WindowCount out{.count = s->value};
+  if (s->expires != Clock::time_point::max()) {
+    out.remaining = ceil_ms(duration_cast<microseconds>(s->expires - now).count());
+  }
+  return out;
 }
 
 std::int64_t MemoryAtomics::counter_now(const std::string& key) {
@@ -201,6 +228,12 @@ Awaitable<Result<std::int64_t>> MemoryAtomics::increment(std::string key, std::i
 
 Awaitable<Result<std::int64_t>> MemoryAtomics::counter(std::string key) {
   co_return counter_now(key);
+}
+
+Awaitable<Result<WindowCount>> MemoryAtomics::count_in_window(std::string key, std::int64_t delta,
+                                                              milliseconds ttl,
+                                                              milliseconds at_least) {
+  co_return count_in_window_now(key, delta, ttl, at_least);
 }
 
 }  // namespace stoa::cache

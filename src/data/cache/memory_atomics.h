@@ -23,6 +23,9 @@ class MemoryAtomics final : public Atomics {
   Awaitable<Result<std::int64_t>> increment(std::string key, std::int64_t delta,
                                             std::chrono::milliseconds ttl) override;
   Awaitable<Result<std::int64_t>> counter(std::string key) override;
+  Awaitable<Result<WindowCount>> count_in_window(std::string key, std::int64_t delta,
+                                                 std::chrono::milliseconds ttl,
+                                                 std::chrono::milliseconds at_least) override;
 
   // Synchronous forms (the coroutines call these).
   Result<RateDecision> rate_limit_now(const std::string& key, RateLimit limit, std::int64_t cost);
@@ -34,6 +37,9 @@ class MemoryAtomics final : public Atomics {
   std::int64_t increment_now(const std::string& key, std::int64_t delta,
                              std::chrono::milliseconds ttl);
   std::int64_t counter_now(const std::string& key);
+  WindowCount count_in_window_now(const std::string& key, std::int64_t delta,
+                                  std::chrono::milliseconds ttl,
+                                  std::chrono::milliseconds at_least);
 
  private:
   struct State;

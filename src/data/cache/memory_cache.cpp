@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "data/cache/backend.h"
+
 namespace stoa::cache {
 
 namespace {
@@ -276,5 +278,15 @@ Stats MemoryCache::stats() const {
   for (const auto& s : shards_) s->add_stats(out);
   return out;
 }
+
+namespace {
+[[maybe_unused]] const bool registered =
+    register_backend("memory", [](const CacheOptions& options) -> Result<std::shared_ptr<Cache>> {
+      Result<MemoryUrl> m = parse_memory_url(options.url);
+      if (!m) return m.error();
+      return std::shared_ptr<Cache>(std::make_shared<MemoryCache>(
+          MemoryCache::Options{.max_bytes = m->max_bytes, .shards = m->shards}));
+    });
+}  // namespace
 
 }  // namespace stoa::cache

@@ -3,10 +3,10 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "data/cache/memory_cache.h"
+#include "data/cache/backend.h"
 #include "data/cache/observed_cache.h"
-#include "data/cache/redis_cache.h"
 #include "observability/telemetry.h"
+#include "runtime/backend_registry.h"
 #include "runtime/component.h"
 #include "runtime/config.h"
 
@@ -16,6 +16,11 @@ namespace {
 
 // Read by the readiness check: a GET is a round trip to Redis through the cache's connections.
 constexpr std::string_view kReadinessKey = "stoa:cache:readiness";
+
+BackendRegistry<CacheFactory>& backends() {
+  static BackendRegistry<CacheFactory> registry("cache.url");
+  return registry;
+}
 
 Error bad_memory_url(std::string_view url, std::string_view why) {
   return Error{Errc::invalid_argument,
@@ -40,66 +45,47 @@ CacheOptions CacheOptions::from_config(const Config& config) {
 }
 
 Result<MemoryUrl> parse_memory_url(std::string_view url) {
-  constexpr std::string_view scheme = "memory://";
-  if (url.substr(0, scheme.size()) != scheme) {
-    return bad_memory_url(url, "expected memory://?max_bytes=SIZE");
-  }
-  std::string_view rest = url.substr(scheme.size());
-  if (!rest.empty() && rest.front() != '?') {
+  if (url_scheme(url) != "memory") return bad_memory_url(url, "expected memory://?max_bytes=SIZE");
+  auto parsed = parse_backend_url(url);
+  if (!parsed) return bad_memory_url(url, parsed.error().message);
+  if (!parsed->hosts.empty() || !parsed->path.empty()) {
     return bad_memory_url(url, "the in-process cache takes no host or path");
   }
   MemoryUrl out;
-  if (!rest.empty()) rest.remove_prefix(1);
-  while (!rest.empty()) {
-    const std::size_t amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    const std::size_t eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
-    const std::string_view value =
-        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (name == "max_bytes") {
-      const auto size = parse_size(value);
+  for (const UrlParam& param : parsed->query) {
+    if (param.name == "max_bytes") {
+      const auto size = parse_size(param.value);
       if (!size || *size < 4096) {
         return bad_memory_url(url, "max_bytes must be a size of at least 4096, as 256MiB");
       }
       out.max_bytes = static_cast<std::size_t>(*size);
-    } else if (name == "shards") {
+    } else if (param.name == "shards") {
       unsigned n = 0;
+      const std::string& value = param.value;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > 1024) {
         return bad_memory_url(url, "shards must be a number from 1 to 1024");
       }
       out.shards = n;
     } else {
-      return bad_memory_url(
-          url, "unknown parameter " + quote_for_message(name) + " (known: max_bytes, shards)");
+      return bad_memory_url(url, "unknown parameter " + quote_for_message(param.name) +
+                                     " (known: max_bytes, shards)");
     }
   }
   return out;
 }
 
+bool register_backend(std::string scheme, CacheFactory factory) {
+  return backends().add(std::move(scheme), std::move(factory));
+}
+
 Result<std::shared_ptr<Cache>> open_cache(const CacheOptions& options, EventLoop& /*loop*/,
                                           obs::Telemetry* telemetry) {
-  std::shared_ptr<Cache> cache;
-  if (options.url.rfind("memory:", 0) == 0) {
-    Result<MemoryUrl> m = parse_memory_url(options.url);
-    if (!m.ok()) return m.error();
-    cache = std::make_shared<MemoryCache>(
-        MemoryCache::Options{.max_bytes = m->max_bytes, .shards = m->shards});
-  } else if (options.url.rfind("redis:", 0) == 0) {
-    Result<RedisOptions> r = parse_redis_url(options.url);
-    if (!r.ok()) return r.error();
-    r->pool_size = options.pool_size;
-    r->connect_timeout = options.connect_timeout;
-    r->command_timeout = options.command_timeout;
-    r->reconnect_interval = options.reconnect_interval;
-    cache = std::make_shared<RedisCache>(std::make_shared<RedisClient>(std::move(r).value()));
-  } else {
-    return Error{Errc::invalid_argument,
-                 "invalid cache URL " + quote_for_message(redact_url(options.url), 200) +
-                     ": expected memory://?max_bytes=SIZE or redis://host:port/db"};
-  }
+  auto factory = backends().find(options.url);
+  if (!factory) return factory.error();
+  auto opened = (*factory)(options);
+  if (!opened) return opened.error();
+  std::shared_ptr<Cache> cache = std::move(opened).value();
   if (telemetry != nullptr) cache = observe_cache(std::move(cache), telemetry->metrics());
   return cache;
 }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "data/cache/atomics.h"
+#include "data/cache/backend.h"
 
 namespace stoa::cache {
 
@@ -80,6 +81,27 @@ end
 return v
 )lua";
 
+// KEYS[1]: the counter; ARGV[1]: delta, ARGV[2]: TTL in ms for a new counter (0: none),
+// ARGV[3]: ms the window must still run at least (0: no such floor). Returns {count, remaining
+// ms (0: no expiry)}. One script, so the count and the window's end are one decision.
+constexpr std::string_view kWindowScript = R"lua(
+local delta = tonumber(ARGV[1])
+if delta <= 0 and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+local v = redis.call('INCRBY', KEYS[1], delta)
+local left = redis.call('PTTL', KEYS[1])
+if left == -1 and tonumber(ARGV[2]) > 0 then
+  left = tonumber(ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], left)
+end
+local floor = tonumber(ARGV[3])
+if left >= 0 and left < floor then
+  left = floor
+  redis.call('PEXPIRE', KEYS[1], left)
+end
+if left < 0 then left = 0 end
+return {v, left}
+)lua";
+
 // A Lua script run by EVALSHA; when Redis does not know it (NOSCRIPT: first use, or after a
 // restart or SCRIPT FLUSH) it is loaded again and this call runs by EVAL.
 class Script {
@@ -128,7 +150,8 @@ class RedisAtomics final : public Atomics {
         gcra_(kGcraScript),
         unlock_(kUnlockScript),
         extend_(kExtendScript),
-        increment_(kIncrementScript) {}
+        increment_(kIncrementScript),
+        window_(kWindowScript) {}
 
   Awaitable<Result<RateDecision>> rate_limit(std::string key, RateLimit limit,
                                              std::int64_t cost) override {
@@ -191,6 +214,22 @@ class RedisAtomics final : public Atomics {
     co_return reply->integer;
   }
 
+  Awaitable<Result<WindowCount>> count_in_window(std::string key, std::int64_t delta,
+                                                 milliseconds ttl, milliseconds at_least) override {
+    std::vector<std::string> args{std::to_string(delta),
+                                  std::to_string(std::max<std::int64_t>(ttl.count(), 0)),
+                                  std::to_string(std::max<std::int64_t>(at_least.count(), 0))};
+    Result<RedisReply> reply = co_await window_.run(client_, key, std::move(args));
+    if (!reply.ok()) co_return reply.error();
+    if (reply->type != RedisReply::Type::array || reply->elements.size() != 2 ||
+        reply->elements[0].type != RedisReply::Type::integer ||
+        reply->elements[1].type != RedisReply::Type::integer) {
+      co_return unexpected(*reply, "the window counter");
+    }
+    co_return WindowCount{.count = reply->elements[0].integer,
+                          .remaining = milliseconds(reply->elements[1].integer)};
+  }
+
   Awaitable<Result<std::int64_t>> counter(std::string key) override {
     Result<RedisReply> reply = co_await client_.command(kGet, key);
     if (!reply.ok()) co_return reply.error();
@@ -217,6 +256,7 @@ class RedisAtomics final : public Atomics {
   Script unlock_;
   Script extend_;
   Script increment_;
+  Script window_;
 };
 
 }  // namespace
@@ -318,5 +358,21 @@ Awaitable<Status> RedisCache::ping() {
   if (reply->is_error()) co_return reply_error(*reply);
   co_return Ok{};
 }
+
+namespace {
+// Redis is not contacted here: a cache on an unreachable Redis opens, and serves misses until
+// Redis answers.
+[[maybe_unused]] const bool registered =
+    register_backend("redis", [](const CacheOptions& options) -> Result<std::shared_ptr<Cache>> {
+      Result<RedisOptions> r = parse_redis_url(options.url);
+      if (!r) return r.error();
+      r->pool_size = options.pool_size;
+      r->connect_timeout = options.connect_timeout;
+      r->command_timeout = options.command_timeout;
+      r->reconnect_interval = options.reconnect_interval;
+      return std::shared_ptr<Cache>(
+          std::make_shared<RedisCache>(std::make_shared<RedisClient>(std::move(r).value())));
+    });
+}  // namespace
 
 }  // namespace stoa::cache

@@ -25,6 +25,8 @@
 #include <mutex>
 #include <utility>
 
+#include "runtime/retry.h"
+
 namespace stoa::cache {
 
 namespace asio = boost::asio;
@@ -42,7 +44,6 @@ constexpr std::size_t kMaxBatchCommands = 64;
 // Elements (strings, integers, arrays, nils at any depth) in one reply.
 constexpr std::size_t kMaxReplyElements = 1u << 20;
 constexpr std::size_t kMaxBatchBytes = 64 * 1024;
-constexpr int kMaxBackoffShift = 5;  // backoff doubles up to 32x reconnect_interval
 
 void append_number(std::string& out, std::size_t n) {
   char buf[24];
@@ -273,7 +274,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     out_.insert(0, handshake);
     for (auto it = first.rbegin(); it != first.rend(); ++it) waiting_.push_front(std::move(*it));
     state_ = State::ready;
-    failures_ = 0;
+    backoff_.reset();
     asio::co_spawn(executor_, read(gen), asio::detached);
     if (!out_.empty() && !writing_) start_writer();
   }
@@ -435,9 +436,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (state_ == State::ready) counters_->disconnects.fetch_add(1, std::memory_order_relaxed);
     state_ = backoff ? State::failed : State::idle;
     if (backoff) {
-      const int shift = std::min(failures_, kMaxBackoffShift);
-      retry_at_ = Clock::now() + options_.reconnect_interval * (1 << shift);
-      ++failures_;
+      retry_at_ = Clock::now() + *backoff_.next_delay();  // never nullopt: no limit
     }
     last_error_ = error.message;
     boost::system::error_code ignored;
@@ -480,7 +479,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool watching_ = false;
   bool closed_ = false;
-  int failures_ = 0;
+  // reconnect_interval doubling up to 32x, for as long as it takes.
+  Backoff backoff_{RetryPolicy{.initial_delay = options_.reconnect_interval,
+                               .max_delay = options_.reconnect_interval * 32}};
   Clock::time_point retry_at_{};
   std::string last_error_;
 };

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "runtime/async.h"
+#include "runtime/backend_url.h"
 #include "runtime/error.h"
 
 namespace stoa::cache {
@@ -46,8 +47,8 @@ struct RedisOptions {
 // redis://[[username]:password@]host[:port][/database]. Errc::invalid_argument names the URL
 // (without its password) and what is wrong.
 Result<RedisOptions> parse_redis_url(std::string_view url);
-// The URL with any password replaced by "***", for messages.
-std::string redact_url(std::string_view url);
+// The URL with any password replaced by "***", for messages (the runtime's one).
+using ::stoa::redact_url;
 
 struct RedisReply {
   enum class Type { string, status, error, integer, nil, array };

@@ -2,33 +2,44 @@
 
 #include <stdexcept>
 
-#include "data/objects/s3_client_store.h"
+#include "data/objects/backend.h"
+#include "runtime/backend_registry.h"
+#include "runtime/backend_url.h"
 #include "runtime/component.h"
 #include "runtime/config.h"
-#include "runtime/http_types.h"
 
 namespace stoa::objects {
 
+namespace {
+
+BackendRegistry<StoreFactory>& stores() {
+  static BackendRegistry<StoreFactory> registry("objects.url");
+  return registry;
+}
+
+}  // namespace
+
+bool register_store(std::string scheme, StoreFactory factory) {
+  return stores().add(std::move(scheme), std::move(factory));
+}
+
 Result<FileUrl> parse_file_url(const std::string& url) {
-  constexpr std::string_view kScheme = "file://";
-  if (!url.starts_with(kScheme)) {
+  auto parsed = parse_backend_url(url, UrlForm::path);
+  if (!parsed || parsed->scheme != "file") {
     return Error{Errc::invalid_argument,
                  "objects.url " + quote_for_message(url) + " is not file://"};
   }
   FileUrl out;
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
-  auto question = rest.find('?');
-  out.directory = std::string(rest.substr(0, question));
+  out.directory = parsed->path;
   if (out.directory.empty()) {
     return Error{Errc::invalid_argument, "objects.url: file:// needs a directory"};
   }
-  if (question != std::string_view::npos) {
-    std::string_view query = rest.substr(question + 1);
-    if (!query.starts_with("bucket=") || query.find('&') != std::string_view::npos) {
-      return Error{Errc::invalid_argument, "objects.url: file:// takes only ?bucket=NAME"};
-    }
-    auto bucket = http::percent_decode(query.substr(7));
-    if (!bucket || !validate_bucket_name(*bucket)) {
+  if (parsed->has_fragment || parsed->query.size() > 1 ||
+      (parsed->query.size() == 1 && parsed->query.front().name != "bucket")) {
+    return Error{Errc::invalid_argument, "objects.url: file:// takes only ?bucket=NAME"};
+  }
+  if (auto bucket = parsed->param("bucket")) {
+    if (!validate_bucket_name(*bucket)) {
       return Error{Errc::invalid_argument, "objects.url: ?bucket= is not a valid bucket name"};
     }
     out.bucket = *bucket;
@@ -38,7 +49,7 @@ Result<FileUrl> parse_file_url(const std::string& url) {
 
 std::shared_ptr<FileStore> shared_file_store(ComponentHost& host) {
   const std::string& url = host.config().string("objects.url");
-  if (!url.starts_with("file://")) return nullptr;
+  if (url_scheme(url) != "file") return nullptr;
   return host.shared<FileStore>("objects.file_store", [&url]() -> std::shared_ptr<FileStore> {
     auto parsed = parse_file_url(url);
     if (!parsed) throw std::runtime_error(parsed.error().message);
@@ -51,27 +62,33 @@ std::shared_ptr<FileStore> shared_file_store(ComponentHost& host) {
 std::shared_ptr<ObjectStore> shared_object_store(ComponentHost& host) {
   const std::string& url = host.config().string("objects.url");
   return host.shared<ObjectStore>("objects", [&]() -> std::shared_ptr<ObjectStore> {
-    if (auto store = shared_file_store(host)) {
-      std::string bucket = parse_file_url(url)->bucket;
-      if (!store->bucket_exists(bucket)) {
-        auto created = store->create_bucket(bucket);
-        if (!created && created.error().code != Errc::conflict) {
-          throw std::runtime_error("objects: cannot create bucket " + bucket + ": " +
-                                   created.error().message);
-        }
-      }
-      return store->bucket(bucket);
-    }
-    auto location = parse_s3_url(url);
-    if (!location) {
-      throw std::runtime_error(location.error().message +
-                               " (objects.url is file://DIR or "
-                               "s3://BUCKET?endpoint=…)");
-    }
-    location->access_key = host.config().string("objects.access_key");
-    location->secret_key = host.config().string("objects.secret_key");
-    return make_s3_store(std::move(*location));
+    auto factory = stores().find(url);
+    if (!factory) throw std::runtime_error(factory.error().message);
+    auto store = (*factory)(url, host);
+    if (!store) throw std::runtime_error(store.error().message);
+    return std::move(store).value();
   });
 }
+
+namespace {
+
+// One bucket of the process's filesystem store, created when missing.
+[[maybe_unused]] const bool registered = register_store(
+    "file",
+    [](const std::string& url, ComponentHost& host) -> Result<std::shared_ptr<ObjectStore>> {
+      auto parsed = parse_file_url(url);
+      if (!parsed) return parsed.error();
+      auto store = shared_file_store(host);
+      if (!store->bucket_exists(parsed->bucket)) {
+        auto created = store->create_bucket(parsed->bucket);
+        if (!created && created.error().code != Errc::conflict) {
+          return Error{created.error().code, "objects: cannot create bucket " + parsed->bucket +
+                                                 ": " + created.error().message};
+        }
+      }
+      return store->bucket(parsed->bucket);
+    });
+
+}  // namespace
 
 }  // namespace stoa::objects

@@ -1,14 +1,17 @@
 #include "data/objects/presign.h"
 
 #include "data/objects/sigv4.h"
+#include "runtime/backend_url.h"
 
 namespace stoa::objects {
 
 std::string url_authority(std::string_view base_url) {
-  auto scheme = base_url.find("://");
-  if (scheme == std::string_view::npos) return {};
-  std::string_view rest = base_url.substr(scheme + 3);
-  return std::string(rest.substr(0, rest.find('/')));
+  auto parsed = parse_backend_url(base_url);
+  if (!parsed || parsed->hosts.size() != 1 || parsed->host().host.empty()) return {};
+  const UrlHost& host = parsed->host();
+  std::string out = host.ipv6 ? "[" + host.host + "]" : host.host;
+  if (host.port) out += ":" + std::to_string(*host.port);
+  return out;
 }
 
 Result<std::string> presign_url(const PresignRequest& request) {

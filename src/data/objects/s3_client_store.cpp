@@ -8,17 +8,21 @@
 #include <charconv>
 #include <map>
 #include <mutex>
-#include <random>
 
+#include "data/objects/backend.h"
 #include "data/objects/presign.h"
 #include "data/objects/sigv4.h"
 #include "data/objects/xml.h"
+#include "runtime/backend_url.h"
 #include "runtime/base64.h"
+#include "runtime/component.h"
+#include "runtime/config.h"
 #include "runtime/digest.h"
 #include "runtime/hex.h"
 #include "runtime/http/etag.h"
 #include "runtime/http/http_date.h"
 #include "runtime/http_client.h"
+#include "runtime/retry.h"
 #include "runtime/time_format.h"
 
 namespace stoa::objects {
@@ -27,19 +31,6 @@ namespace {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::system_clock;
-
-std::string query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name && eq != std::string_view::npos) {
-      return http::percent_decode(pair.substr(eq + 1)).value_or("");
-    }
-  }
-  return {};
-}
 
 // The opaque part of an ETag as a server sends it (quoted; some send it bare).
 std::string opaque_etag(std::string_view text) {
@@ -141,8 +132,14 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
     if (!key.empty()) path += "/" + sigv4::uri_encode(key, false);
     std::string payload_hash = to_hex(sha256(body));
     std::string last_error;
-    for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-      if (attempt > 0) co_await backoff(attempt);
+    retry_budget_.record_request();
+    Backoff backoff(retry_policy(), random_seed(), &retry_budget_);
+    for (bool first = true;; first = false) {
+      if (!first) {
+        const auto delay = backoff.next_delay();
+        if (!delay) break;
+        co_await sleep(*delay);
+      }
       http::ClientRequest request;
       request.method = method;
       request.url = location_.endpoint + path + (query.empty() ? "" : "?" + query);
@@ -169,9 +166,14 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
       }
       co_return response;
     }
-    co_return Error{Errc::unavailable, "S3 " + method + " failed after " +
-                                           std::to_string(options_.max_attempts) +
-                                           " attempts: " + last_error};
+    const std::uint32_t attempts = backoff.retries() + 1;
+    const bool budget_spent = attempts < static_cast<std::uint32_t>(options_.max_attempts);
+    co_return Error{Errc::unavailable,
+                    "S3 " + method + " failed after " + std::to_string(attempts) + " attempts" +
+                        (budget_spent ? " (retries paused: too many requests to this endpoint "
+                                        "fail)"
+                                      : "") +
+                        ": " + last_error};
   }
 
   Awaitable<Result<ObjectInfo>> put(std::string key, ByteSource& body,
@@ -331,13 +333,20 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
                             "/" + scope + ", SignedHeaders=" + names + ", Signature=" + signature);
   }
 
-  Awaitable<void> backoff(int attempt) {
-    thread_local std::mt19937 random(std::random_device{}());
-    auto delay = options_.base_delay * (1 << std::min(attempt - 1, 10));
-    std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  // base_delay * 2^(retry-1) (at most 1024x), +-50% jitter, max_attempts tries in all.
+  RetryPolicy retry_policy() const {
+    RetryPolicy policy;
+    policy.initial_delay = options_.base_delay;
+    policy.max_delay = options_.base_delay * 1024;
+    policy.jitter = Jitter::proportional;
+    policy.spread = 0.5;
+    policy.max_attempts = static_cast<std::uint32_t>(std::max(options_.max_attempts, 1));
+    return policy;
+  }
+
+  Awaitable<void> sleep(std::chrono::milliseconds delay) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(
-        std::chrono::duration_cast<std::chrono::milliseconds>(delay * jitter(random)));
+    timer.expires_after(delay);
     co_await timer.async_wait(asio::use_awaitable);
   }
 
@@ -437,6 +446,8 @@ class S3Store final : public ObjectStore, public std::enable_shared_from_this<S3
   S3Location location_;
   S3ClientOptions options_;
   std::string host_;
+  // Shared by all requests: when most of them fail, most are not retried.
+  RetryBudget retry_budget_{options_.retry_budget_ratio, options_.retry_budget_reserve};
   std::mutex clients_mutex_;
   std::map<asio::io_context*, std::unique_ptr<http::Client>> clients_;
 };
@@ -469,16 +480,17 @@ Awaitable<Result<std::size_t>> RangedReader::read(std::span<char> out) {
 }  // namespace
 
 Result<S3Location> parse_s3_url(const std::string& url) {
-  constexpr std::string_view kScheme = "s3://";
-  if (!url.starts_with(kScheme)) return Error{Errc::invalid_argument, "objects.url is not s3://"};
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
-  auto question = rest.find('?');
+  if (url_scheme(url) != "s3") return Error{Errc::invalid_argument, "objects.url is not s3://"};
+  auto parsed = parse_backend_url(url);
+  if (!parsed) return Error{Errc::invalid_argument, "objects.url: " + parsed.error().message};
   S3Location location;
-  location.bucket = std::string(rest.substr(0, question));
-  std::string_view query = question == std::string_view::npos ? "" : rest.substr(question + 1);
-  location.endpoint = query_value(query, "endpoint");
-  if (std::string region = query_value(query, "region"); !region.empty()) location.region = region;
-  if (location.bucket.empty() || location.bucket.find('/') != std::string::npos) {
+  location.bucket = parsed->host().host;
+  location.endpoint = parsed->param("endpoint").value_or("");
+  if (std::string region = parsed->param("region").value_or(""); !region.empty()) {
+    location.region = region;
+  }
+  if (location.bucket.empty() || parsed->has_userinfo || parsed->hosts.size() > 1 ||
+      parsed->host().port || !parsed->path.empty()) {
     return Error{Errc::invalid_argument, "objects.url: s3://BUCKET needs a bucket name"};
   }
   // The bucket goes into every request's path (and x-amz-copy-source) as it is: the bucket
@@ -486,7 +498,8 @@ Result<S3Location> parse_s3_url(const std::string& url) {
   if (auto s = validate_bucket_name(location.bucket); !s) {
     return Error{Errc::invalid_argument, "objects.url: " + s.error().message};
   }
-  if (!location.endpoint.starts_with("http://") && !location.endpoint.starts_with("https://")) {
+  const std::string endpoint_scheme = url_scheme(location.endpoint);
+  if (endpoint_scheme != "http" && endpoint_scheme != "https") {
     return Error{Errc::invalid_argument,
                  "objects.url: s3:// needs ?endpoint=http(s)://host:port (path-style addressing)"};
   }
@@ -496,5 +509,21 @@ Result<S3Location> parse_s3_url(const std::string& url) {
 std::shared_ptr<ObjectStore> make_s3_store(S3Location location, S3ClientOptions options) {
   return std::make_shared<S3Store>(std::move(location), options);
 }
+
+namespace {
+// The access keys come from objects.access_key and objects.secret_key, not the URL.
+[[maybe_unused]] const bool registered = register_store(
+    "s3", [](const std::string& url, ComponentHost& host) -> Result<std::shared_ptr<ObjectStore>> {
+      auto location = parse_s3_url(url);
+      if (!location) {
+        return Error{
+            location.error().code,
+            location.error().message + " (objects.url is file://DIR or s3://BUCKET?endpoint=…)"};
+      }
+      location->access_key = host.config().string("objects.access_key");
+      location->secret_key = host.config().string("objects.secret_key");
+      return make_s3_store(std::move(*location));
+    });
+}  // namespace
 
 }  // namespace stoa::objects

@@ -6,7 +6,9 @@
 // part by part; a get reads ranges of at most one part, pinned to the first ETag (If-Match).
 // Requests that fail with a 5xx (500 InternalError, 503 SlowDown), a 429 throttle or a
 // transport error (refused, reset, timed out, cut short) are retried with exponential backoff
-// and jitter, up to max_attempts; other 4xx answers are not retried.
+// and jitter, up to max_attempts, and within a retry budget shared by the store's requests (a
+// failing endpoint sees about 1.2x its requests, not max_attempts times); other 4xx answers
+// are not retried.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -30,6 +32,10 @@ struct S3ClientOptions {
   std::size_t part_bytes = 8 * 1024 * 1024;   // multipart part size and ranged-GET size
   int max_attempts = 4;                       // per request, the first included
   std::chrono::milliseconds base_delay{100};  // backoff: base * 2^attempt, +-50% jitter
+  // Retries of all requests together (runtime/retry.h, RetryBudget): each request adds
+  // `ratio` of a retry to a balance that starts at and stays under `reserve`.
+  double retry_budget_ratio = 0.2;
+  double retry_budget_reserve = 10;
   std::chrono::milliseconds request_timeout{60'000};
 };
 

@@ -1,11 +1,10 @@
 // open_database(): picks the driver by the URL's scheme; database(): the process's one
 // database, shared by its components.
-#include <map>
-#include <mutex>
 #include <stdexcept>
 
 #include "data/sql/driver.h"
 #include "data/sql/sql.h"
+#include "runtime/backend_registry.h"
 #include "runtime/component.h"
 #include "runtime/config.h"
 #include "runtime/shared_client.h"
@@ -14,22 +13,15 @@ namespace stoa::sql {
 
 namespace {
 
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, DriverFactory, std::less<>> drivers;
-};
-
-Registry& registry() {
-  static Registry instance;
-  return instance;
+BackendRegistry<DriverFactory>& drivers() {
+  static BackendRegistry<DriverFactory> registry("database.url");
+  return registry;
 }
 
 }  // namespace
 
 bool register_driver(std::string scheme, DriverFactory factory) {
-  std::lock_guard lock(registry().mutex);
-  registry().drivers[std::move(scheme)] = std::move(factory);
-  return true;
+  return drivers().add(std::move(scheme), std::move(factory));
 }
 
 DatabaseOptions DatabaseOptions::from_config(const Config& config) {
@@ -52,28 +44,13 @@ DatabaseOptions DatabaseOptions::from_config(const Config& config) {
 
 Result<std::shared_ptr<Database>> open_database(const DatabaseOptions& options, EventLoop& loop,
                                                 obs::Telemetry* telemetry) {
-  const auto colon = options.url.find("://");
-  if (colon == std::string::npos || colon == 0) {
-    return Error{Errc::invalid_argument,
-                 "database.url " + quote_url_for_message(options.url) +
-                     " is not a URL: expected sqlite://PATH or postgresql://HOST/DB"};
-  }
-  const std::string scheme = options.url.substr(0, colon);
-  DriverFactory factory;
-  {
-    std::lock_guard lock(registry().mutex);
-    auto it = registry().drivers.find(scheme);
-    if (it == registry().drivers.end()) {
-      return Error{Errc::invalid_argument, "database.url " + quote_url_for_message(options.url) +
-                                               " names no known database (sqlite, postgresql)"};
-    }
-    factory = it->second;
-  }
-  if (!options.replicas.empty() && scheme == "sqlite") {
+  auto factory = drivers().find(options.url);
+  if (!factory) return factory.error();
+  if (!options.replicas.empty() && url_scheme(options.url) == "sqlite") {
     return Error{Errc::invalid_argument,
                  "database.replicas is for PostgreSQL; SQLite has no read replicas"};
   }
-  return factory(options, loop, telemetry);
+  return (*factory)(options, loop, telemetry);
 }
 
 std::shared_ptr<Database> database(ComponentHost& host) {

@@ -20,6 +20,7 @@
 #include "messaging/completion.h"
 #include "messaging/embedded/log_writer.h"
 #include "messaging/embedded/records.h"
+#include "runtime/backend_url.h"
 #include "runtime/time_format.h"
 
 namespace stoa::messaging::embedded {
@@ -706,17 +707,16 @@ class EmbeddedBroker final : public Broker {
 }  // namespace
 
 Result<std::string> embedded_dir(const std::string& url) {
-  constexpr std::string_view prefix = "embedded://";
-  if (!url.starts_with(prefix) || url.size() == prefix.size()) {
+  auto parsed = parse_backend_url(url, UrlForm::path);
+  if (!parsed || parsed->scheme != "embedded" || parsed->path.empty()) {
     return Error{Errc::invalid_argument,
                  "broker.url " + quote_for_message(url) + " is not embedded://DIR"};
   }
-  std::string dir = url.substr(prefix.size());
-  if (dir.find('?') != std::string::npos || dir.find('#') != std::string::npos) {
+  if (parsed->has_query || parsed->has_fragment) {
     return Error{Errc::invalid_argument,
                  "broker.url " + quote_for_message(url) + ": embedded://DIR takes no options"};
   }
-  return dir;
+  return parsed->path;
 }
 
 Result<std::shared_ptr<Broker>> open_embedded(const BrokerOptions& options, const std::string& dir,

@@ -17,6 +17,8 @@
 #include <set>
 #include <thread>
 
+#include "runtime/retry.h"
+
 namespace stoa::messaging::rabbitmq {
 
 namespace {
@@ -29,8 +31,9 @@ constexpr amqp_channel_t kFirstConsumerChannel = 3;
 constexpr int kHeartbeatSeconds = 10;
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kRpcTimeout = std::chrono::seconds(10);
-constexpr auto kMinBackoff = std::chrono::milliseconds(100);
-constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
+// Reconnecting: 100 ms doubling to 5 s, for as long as it takes.
+constexpr RetryPolicy kReconnect{.initial_delay = std::chrono::milliseconds(100),
+                                 .max_delay = std::chrono::milliseconds(5000)};
 constexpr auto kTick = std::chrono::milliseconds(50);
 constexpr std::size_t kMaxBody =
     256u * 1024 * 1024;  // a frame loop must not allocate without bound
@@ -154,7 +157,7 @@ struct AmqpLink::Impl final : Session {
   // --- the thread ------------------------------------------------------------------------
 
   void loop() {
-    auto backoff = kMinBackoff;
+    Backoff backoff(kReconnect);
     for (;;) {
       {
         std::lock_guard lock(mutex);
@@ -171,11 +174,10 @@ struct AmqpLink::Impl final : Session {
           set_down(status.error().message);
           disconnect();
           refuse_jobs(Errc::unavailable);
-          wait_for(backoff);
-          backoff = std::min(backoff * 2, kMaxBackoff);
+          wait_for(*backoff.next_delay());  // never nullopt: kReconnect has no limit
           continue;
         }
-        backoff = kMinBackoff;
+        backoff.reset();
         {
           std::lock_guard lock(mutex);
           up = true;

@@ -4,22 +4,25 @@
 
 #include "data/cache/atomics.h"
 #include "observability/log.h"
+#include "runtime/retry.h"
 
 namespace stoa::user {
 namespace {
 
-std::string failures_key(const std::string& kind, const std::string& key) {
-  return "user:login-failures:" + kind + ":" + key;
-}
-std::string lock_key(const std::string& kind, const std::string& key) {
-  return "user:login-lock:" + kind + ":" + key;
+// Every attempt is counted (before its check); a success gives its own back.
+std::string attempts_key(const std::string& kind, const std::string& key) {
+  return "user:login-attempts:" + kind + ":" + key;
 }
 
-std::chrono::milliseconds delay_for(std::int64_t failures, const LockoutPolicy& policy) {
-  const std::int64_t over = std::max<std::int64_t>(0, failures - policy.threshold);
-  std::chrono::milliseconds delay = policy.base_delay;
-  for (std::int64_t i = 0; i < over && delay < policy.max_delay; ++i) delay *= 2;
-  return std::min(delay, policy.max_delay);
+// The lock a refused attempt asks for: base_delay for the first refusal, doubling with each,
+// at most max_delay — the runtime's backoff, with the refusals as its retries.
+std::chrono::milliseconds delay_for(std::int64_t attempts, const LockoutPolicy& policy) {
+  // Past 64 doublings every delay is the cap; the clamp keeps the count in range.
+  const std::int64_t over = std::clamp<std::int64_t>(attempts - policy.threshold - 1, 0, 64);
+  RetryPolicy backoff;
+  backoff.initial_delay = policy.base_delay;
+  backoff.max_delay = policy.max_delay;
+  return backoff.base_delay(static_cast<std::uint32_t>(over) + 1);
 }
 
 void log_unavailable(const Error& error) {
@@ -32,51 +35,49 @@ void log_unavailable(const Error& error) {
 Lockout::Lockout(std::shared_ptr<cache::Cache> cache, LockoutPolicy account, LockoutPolicy address)
     : cache_(std::move(cache)), account_(account), address_(address) {}
 
-Awaitable<std::optional<std::chrono::milliseconds>> Lockout::locked(std::string account,
-                                                                    std::string address) {
-  auto by_account = co_await check("account", std::move(account), account_);
+Awaitable<std::optional<std::chrono::milliseconds>> Lockout::attempt(std::string account,
+                                                                     std::string address) {
+  auto by_account = co_await take("account", account, account_);
   if (by_account) co_return by_account;
-  co_return co_await check("address", std::move(address), address_);
+  auto by_address = co_await take("address", std::move(address), address_);
+  // Not checked after all: the account does not pay for what the address was refused.
+  if (by_address) co_await give_back("account", std::move(account), account_);
+  co_return by_address;
 }
 
-Awaitable<void> Lockout::failed(std::string account, std::string address) {
-  co_await count_failure("account", std::move(account), account_);
-  co_await count_failure("address", std::move(address), address_);
-}
-
-Awaitable<void> Lockout::succeeded(std::string account) {
+Awaitable<void> Lockout::succeeded(std::string account, std::string address) {
   auto& atomics = cache_->atomics();
-  auto count = co_await atomics.counter(failures_key("account", account));
-  if (count && *count > 0) {
-    (void)co_await atomics.increment(failures_key("account", account), -*count, account_.window);
-  }
+  const std::string key = attempts_key("account", account);
+  auto count = co_await atomics.counter(key);
+  // Only a positive count is taken away, and a window that closed meanwhile is not reopened.
+  if (count && *count > 0) (void)co_await atomics.count_in_window(key, -*count, account_.window);
+  co_await give_back("address", std::move(address), address_);
 }
 
-Awaitable<std::optional<std::chrono::milliseconds>> Lockout::check(std::string kind,
-                                                                   std::string key,
-                                                                   const LockoutPolicy& policy) {
+Awaitable<std::optional<std::chrono::milliseconds>> Lockout::take(std::string kind, std::string key,
+                                                                  const LockoutPolicy& policy) {
   auto& atomics = cache_->atomics();
-  auto lock = co_await atomics.counter(lock_key(kind, key));
-  if (!lock) {
-    log_unavailable(lock.error());
+  const std::string counter = attempts_key(kind, key);
+  // Count first, decide on the count this call alone saw: concurrent attempts cannot all see
+  // the same count below the threshold.
+  auto taken = co_await atomics.count_in_window(counter, 1, policy.window);
+  if (!taken) {
+    log_unavailable(taken.error());
     co_return std::nullopt;
   }
-  if (*lock <= 0) co_return std::nullopt;
-  auto failures = co_await atomics.counter(failures_key(kind, key));
-  co_return delay_for(failures ? *failures : policy.threshold, policy);
+  if (taken->count <= policy.threshold) co_return std::nullopt;
+  // Refused: hold the lock at least this refusal's delay (never shortening the window), and
+  // tell the caller when it ends.
+  auto held =
+      co_await atomics.count_in_window(counter, 0, policy.window, delay_for(taken->count, policy));
+  if (held && held->remaining > taken->remaining) co_return held->remaining;
+  co_return std::max(taken->remaining, delay_for(taken->count, policy));
 }
 
-Awaitable<void> Lockout::count_failure(std::string kind, std::string key,
-                                       const LockoutPolicy& policy) {
-  auto& atomics = cache_->atomics();
-  auto failures = co_await atomics.increment(failures_key(kind, key), 1, policy.window);
-  if (!failures) {
-    log_unavailable(failures.error());
-    co_return;
-  }
-  if (*failures < policy.threshold) co_return;
-  // A lock that lives as long as this failure's delay: its counter expires with it.
-  (void)co_await atomics.increment(lock_key(kind, key), 1, delay_for(*failures, policy));
+Awaitable<void> Lockout::give_back(std::string kind, std::string key, const LockoutPolicy& policy) {
+  auto given =
+      co_await cache_->atomics().count_in_window(attempts_key(kind, key), -1, policy.window);
+  if (!given) log_unavailable(given.error());
 }
 
 }  // namespace stoa::user

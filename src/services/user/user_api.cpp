@@ -245,15 +245,13 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     if ((*credentials)->status != "active") {
       co_return problem(403, "the account is " + (*credentials)->status, request);
     }
-    auto locked = co_await deps_.lockout->locked(*id, request.remote_address);
-    if (locked) co_return too_many_attempts(*locked, request);
+    // Counted before the check, so that concurrent guesses cannot all pass a "not locked yet".
+    auto refused = co_await deps_.lockout->attempt(*id, request.remote_address);
+    if (refused) co_return too_many_attempts(*refused, request);
     auto checked = co_await check((**current), (*credentials)->password_hash);
     if (!checked) co_return problem(checked.error(), request);
-    if (!checked->matches) {
-      co_await deps_.lockout->failed(*id, request.remote_address);
-      co_return problem(403, "the current password is wrong", request);
-    }
-    co_await deps_.lockout->succeeded(*id);
+    if (!checked->matches) co_return problem(403, "the current password is wrong", request);
+    co_await deps_.lockout->succeeded(*id, request.remote_address);
     auto hashed = co_await hash(**next);
     if (!hashed) co_return problem(hashed.error(), request);
     auto stored = co_await deps_.store->set_password_hash(*id, std::move(*hashed));
@@ -456,8 +454,9 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     auto email = normalize_email(**email_text);
     if (!email) co_return wrong_credentials(request);
 
-    auto locked = co_await deps_.lockout->locked(email->key, address);
-    if (locked) co_return too_many_attempts(*locked, request);
+    // Counted before the check, so that concurrent guesses cannot all pass a "not locked yet".
+    auto refused = co_await deps_.lockout->attempt(email->key, address);
+    if (refused) co_return too_many_attempts(*refused, request);
     auto credentials = co_await deps_.store->credentials_by_email(email->key);
     if (!credentials) co_return problem(credentials.error(), request);
     // An unknown address costs a hash check too, so that timing does not tell it apart.
@@ -468,10 +467,9 @@ class UserApi : public std::enable_shared_from_this<UserApi> {
     if (!checked) co_return problem(checked.error(), request);
     if (!*credentials || !checked->matches || (*credentials)->status == "deleted" ||
         (*credentials)->status == "deleting") {
-      co_await deps_.lockout->failed(email->key, address);
       co_return wrong_credentials(request);
     }
-    co_await deps_.lockout->succeeded(email->key);
+    co_await deps_.lockout->succeeded(email->key, address);
     if ((*credentials)->status != "active") {
       co_return problem(403, "the account is " + (*credentials)->status, request);
     }

@@ -5,9 +5,12 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "data/cache/atomics.h"
 #include "support/run_sync.h"
@@ -120,6 +123,73 @@ inline void check_counter(boost::asio::io_context& io, Atomics& a, const std::st
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(value(p + "window"), 0);
   EXPECT_EQ(inc(p + "window", 1, 1s), 1);
+}
+
+inline void check_window_counter(boost::asio::io_context& io, Atomics& a, const std::string& p) {
+  auto count = [&](const std::string& key, std::int64_t delta, std::chrono::milliseconds ttl,
+                   std::chrono::milliseconds at_least = 0ms) {
+    const auto r = run_sync(io, [&]() { return a.count_in_window(key, delta, ttl, at_least); });
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? r.value() : WindowCount{.count = -999};
+  };
+  // The first count opens the window; later ones see it close no later than it would have.
+  const WindowCount first = count(p + "w", 1, 10s);
+  EXPECT_EQ(first.count, 1);
+  EXPECT_GT(first.remaining, 0ms);
+  EXPECT_LE(first.remaining, 10s);
+  std::this_thread::sleep_for(100ms);
+  const WindowCount second = count(p + "w", 1, 10s);
+  EXPECT_EQ(second.count, 2);
+  EXPECT_LE(second.remaining, first.remaining);
+  // It shares its counter with increment() and counter().
+  EXPECT_EQ(run_sync(io, [&]() { return a.counter(p + "w"); }).value(), 2);
+  // A floor pushes the end back, never forward.
+  const WindowCount held = count(p + "w", 1, 10s, 60s);
+  EXPECT_EQ(held.count, 3);
+  EXPECT_GT(held.remaining, 10s);
+  EXPECT_LE(held.remaining, 60s);
+  const WindowCount not_shortened = count(p + "w", 0, 10s, 1s);
+  EXPECT_EQ(not_shortened.count, 3);
+  EXPECT_GT(not_shortened.remaining, 10s);
+  // A refund or an extension does not bring a closed window back, nor leave a debt.
+  const WindowCount refund = count(p + "absent", -1, 10s);
+  EXPECT_EQ(refund.count, 0);
+  EXPECT_EQ(refund.remaining, 0ms);
+  EXPECT_EQ(count(p + "absent", 0, 10s, 60s).count, 0);
+  EXPECT_EQ(run_sync(io, [&]() { return a.counter(p + "absent"); }).value(), 0);
+  EXPECT_EQ(count(p + "absent", 1, 10s).count, 1);
+  // No TTL: the window never closes.
+  const WindowCount forever = count(p + "forever", 1, 0ms);
+  EXPECT_EQ(forever.count, 1);
+  EXPECT_EQ(forever.remaining, 0ms);
+
+  // The window closes (TTL set at the first count) and the next count opens a new one.
+  EXPECT_EQ(count(p + "short", 1, 300ms).count, 1);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(count(p + "short", 1, 300ms).count, 1);
+
+  // Many callers at once each see a count of their own: exactly `limit` of them are at or
+  // below it, whatever the interleaving.
+  std::vector<std::future<Result<WindowCount>>> calls;
+  for (int i = 0; i < 200; ++i) {
+    calls.push_back(::stoa::test::spawn_future(
+        io, [&a, key = p + "burst"]() { return a.count_in_window(key, 1, 60s); }));
+  }
+  // Runs the context until every call is done (a Redis client keeps work pending on its
+  // connections, so io.run() alone would not return).
+  io.restart();
+  for (auto& call : calls) {
+    while (call.wait_for(0s) != std::future_status::ready) io.run_one_for(100ms);
+  }
+  std::vector<std::int64_t> seen;
+  for (auto& call : calls) {
+    auto r = call.get();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_GT(r->remaining, 0ms);
+    seen.push_back(r->count);
+  }
+  std::sort(seen.begin(), seen.end());
+  for (std::int64_t i = 0; i < 200; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i)], i + 1);
 }
 
 }  // namespace stoa::cache::testing

@@ -3,6 +3,10 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 #include "data/cache/atomics_checks.h"
 #include "data/cache/memory_cache.h"
 
@@ -25,6 +29,32 @@ TEST(MemoryAtomics, Counter) {
   boost::asio::io_context io;
   MemoryCache cache;
   testing::check_counter(io, cache.atomics(), "p:");
+}
+
+TEST(MemoryAtomics, WindowCounter) {
+  boost::asio::io_context io;
+  MemoryCache cache;
+  testing::check_window_counter(io, cache.atomics(), "p:");
+}
+
+TEST(MemoryAtomics, WindowCounterAcrossThreads) {
+  // The in-process cache serves every event-loop thread: counts taken on several threads at
+  // once are still each distinct.
+  MemoryAtomics a;
+  std::vector<std::vector<std::int64_t>> seen(4);
+  std::vector<std::thread> threads;
+  for (auto& mine : seen) {
+    threads.emplace_back([&a, &mine] {
+      for (int i = 0; i < 250; ++i) {
+        mine.push_back(a.count_in_window_now("w", 1, std::chrono::minutes(1), {}).count);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<std::int64_t> all;
+  for (const auto& mine : seen) all.insert(all.end(), mine.begin(), mine.end());
+  std::sort(all.begin(), all.end());
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], static_cast<std::int64_t>(i) + 1);
 }
 
 TEST(MemoryAtomics, CounterSaturatesInsteadOfOverflowing) {

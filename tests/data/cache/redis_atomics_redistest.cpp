@@ -53,6 +53,13 @@ TEST(RedisAtomics, Counter) {
   testing::check_counter(io, cache->atomics(), prefix());
 }
 
+TEST(RedisAtomics, WindowCounter) {
+  STOA_TEST_SERVER_URL(url, "STOA_TEST_REDIS_URL");
+  asio::io_context io;
+  auto cache = open(url);
+  testing::check_window_counter(io, cache->atomics(), prefix());
+}
+
 TEST(RedisAtomics, SharedAcrossClients) {
   STOA_TEST_SERVER_URL(url, "STOA_TEST_REDIS_URL");
   asio::io_context io;

@@ -7,11 +7,13 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <latch>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -74,6 +76,32 @@ inline HttpResult call(std::uint16_t port, const std::string& method, const std:
   return result;
 }
 
+// Makes `count` calls at once (a thread each, released together) and returns their results.
+inline std::vector<HttpResult> at_once(int count, const std::function<HttpResult(int)>& one) {
+  std::vector<HttpResult> results(static_cast<std::size_t>(count));
+  std::latch start(count);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[static_cast<std::size_t>(i)] = one(i);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+inline int count_status(const std::vector<HttpResult>& results, int status) {
+  return static_cast<int>(std::count_if(results.begin(), results.end(),
+                                        [&](const HttpResult& r) { return r.status == status; }));
+}
+
+// Retry-After in seconds; 0 when absent.
+inline int retry_after(const HttpResult& r) {
+  const std::string value = r.header("Retry-After");
+  return value.empty() ? 0 : std::stoi(value);
+}
+
 // A stoa process serving the user component on one database, with a signing key.
 class UserService {
  public:
@@ -88,6 +116,10 @@ class UserService {
     // Cheap hashes: the suite registers many users; the parameters' own tests are elsewhere.
     env["STOA_USER_PASSWORD_MEMORY_BYTES"] = "64KiB";
     env["STOA_USER_PASSWORD_ITERATIONS"] = "1";
+    // Every test's own calls come from 127.0.0.1, whose address lockout counts each wrong
+    // password; on a Redis that outlives this process (the next run, the other suites) a
+    // 15-minute window would add them up past the threshold. Locks still last up to 15 min.
+    env["STOA_USER_LOCKOUT_FAILURE_TTL"] = "30s";
     process_ = std::make_unique<stoa::test::StoaProcess>(
         std::vector<std::string>{"serve", "user", "workers", "objects"}, std::move(env));
     ready_ = process_->wait_ready(std::chrono::seconds(60));
@@ -460,6 +492,88 @@ TEST_P(UserApi, CredentialCheckNeedsTheServiceScopeAndLocksOutGuessing) {
   auto locked = check("correct horse", service);
   expect_problem(locked, 429);
   EXPECT_FALSE(locked.header("Retry-After").empty()) << locked.text;
+}
+
+// The lockout counts each guess before checking it: parallel guesses cannot all pass a "not
+// locked yet" and be checked (defect: 200 at once were all checked, all 401, none 429).
+TEST_P(UserApi, ParallelGuessesAtOneAccountAreCheckedAtMostThresholdTimes) {
+  const std::string email = unique_email("burst");
+  register_user(email, "correct horse");
+  const std::string service = service_->token("auth-service", {}, "stoa.user.credentials");
+  const std::string client = "burst-client-" + unique_email();
+  auto check = [&](const std::string& password) {
+    return post("/internal/v1/credentials/check",
+                js::object{{"email", email}, {"password", password}, {"client_address", client}},
+                {bearer(service)});
+  };
+  const auto results = at_once(200, [&](int) { return check("wrong horse"); });
+  // lockout_threshold (5) guesses checked, every other one refused unchecked.
+  EXPECT_EQ(count_status(results, 401), 5);
+  EXPECT_EQ(count_status(results, 429), 195);
+  for (const auto& r : results) {
+    if (r.status == 429) {
+      EXPECT_GE(retry_after(r), 1) << r.text;
+    }
+  }
+  // Still locked after the burst (it used to end a second after the fifth failure), the right
+  // password included: 195 refusals hold it for lockout_max_delay.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto locked = check("correct horse");
+  expect_problem(locked, 429);
+  EXPECT_GT(retry_after(locked), 60) << locked.text;
+}
+
+TEST_P(UserApi, ParallelGuessesFromOneAddressAreCheckedAtMostThresholdTimes) {
+  const std::string service = service_->token("auth-service", {}, "stoa.user.credentials");
+  const std::string client = "burst-address-" + unique_email();
+  // Many accounts, one address: each account is below its own threshold.
+  std::vector<std::string> emails;
+  for (int i = 0; i < 100; ++i) emails.push_back(unique_email("spray"));
+  const auto results = at_once(100, [&](int i) {
+    return post("/internal/v1/credentials/check",
+                js::object{{"email", emails[static_cast<std::size_t>(i)]},
+                           {"password", "wrong horse"},
+                           {"client_address", client}},
+                {bearer(service)});
+  });
+  // lockout_address_threshold (20) checked, the rest refused unchecked.
+  EXPECT_EQ(count_status(results, 401), 20);
+  EXPECT_EQ(count_status(results, 429), 80);
+  // The address stays locked, even for an account whose password it knows.
+  const std::string email = unique_email("known");
+  register_user(email, "correct horse");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto locked =
+      post("/internal/v1/credentials/check",
+           js::object{{"email", email}, {"password", "correct horse"}, {"client_address", client}},
+           {bearer(service)});
+  expect_problem(locked, 429);
+  EXPECT_GT(retry_after(locked), 60) << locked.text;
+  // The account was not charged for what its address was refused: from elsewhere it opens.
+  EXPECT_EQ(post("/internal/v1/credentials/check",
+                 js::object{{"email", email},
+                            {"password", "correct horse"},
+                            {"client_address", client + "-elsewhere"}},
+                 {bearer(service)})
+                .status,
+            200);
+}
+
+TEST_P(UserApi, ParallelWrongCurrentPasswordsAreCheckedAtMostThresholdTimes) {
+  auto user = register_user(unique_email("pwburst"), "old password");
+  const std::string token = user_token(user);
+  auto change = [&](const std::string& current) {
+    return post("/v1/users/me/password",
+                js::object{{"current_password", current}, {"new_password", "new password"}},
+                {bearer(token)});
+  };
+  const auto results = at_once(60, [&](int) { return change("not it"); });
+  EXPECT_EQ(count_status(results, 403), 5);
+  EXPECT_EQ(count_status(results, 429), 55);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto locked = change("old password");
+  expect_problem(locked, 429);
+  EXPECT_GT(retry_after(locked), 60) << locked.text;
 }
 
 TEST_P(UserApi, ChangingThePasswordNeedsTheCurrentOne) {

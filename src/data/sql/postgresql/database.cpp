@@ -19,6 +19,7 @@
 #include "data/sql/postgresql/result.h"
 #include "data/sql/query_telemetry.h"
 #include "observability/telemetry.h"
+#include "runtime/backend_url.h"
 #include "runtime/event_loop.h"
 
 namespace stoa::sql::pg {
@@ -455,7 +456,9 @@ class PgDatabase final : public Database, public std::enable_shared_from_this<Pg
 // libpq must be able to read the URL; its own messages may quote the URL (and the password
 // in it), so they are not passed on.
 bool valid_url(const std::string& url) {
-  if (!url.starts_with("postgresql://") && !url.starts_with("postgres://")) return false;
+  // libpq is the parser that counts here; the scheme is checked as every backend's is.
+  const std::string scheme = url_scheme(url);
+  if (scheme != "postgresql" && scheme != "postgres") return false;
   char* error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
   if (error != nullptr) PQfreemem(error);

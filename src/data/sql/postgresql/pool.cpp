@@ -11,8 +11,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::chrono::milliseconds kFirstBackoff{100};
-constexpr std::chrono::milliseconds kMaxBackoff{2'000};
 // A connection idle for longer than this is checked (a peek at its socket) before reuse.
 // One used a moment ago is not: the check is a system call, and on a busy pool it would add
 // one to every statement while finding nothing the statement itself would not find.
@@ -78,8 +76,7 @@ std::unique_ptr<Connection> Pool::take_idle() {
 }
 
 void Pool::connect_failed() {
-  backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
-  down_until_ = Clock::now() + backoff_;
+  down_until_ = Clock::now() + *backoff_.next_delay();  // never nullopt: no limit
 }
 
 Lease Pool::try_acquire() {
@@ -121,7 +118,7 @@ Awaitable<Result<Lease>> Pool::acquire(Clock::time_point deadline) {
         error.message = "PostgreSQL " + settings_.label + ": " + error.message;
         co_return error;
       }
-      backoff_ = std::chrono::milliseconds{0};
+      backoff_.reset();
       down_until_ = {};
       co_return Lease(shared_from_this(), std::move(opened).value());
     }

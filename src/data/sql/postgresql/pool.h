@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/sql/postgresql/connection.h"
+#include "runtime/retry.h"
 
 namespace stoa::sql::pg {
 
@@ -83,7 +84,9 @@ class Pool : public std::enable_shared_from_this<Pool> {
   std::size_t open_ = 0;  // idle, in use and being opened
   std::deque<Waiter*> waiters_;
   Clock::time_point down_until_{};
-  std::chrono::milliseconds backoff_{0};
+  // After a refused connect: 100 ms doubling to 2 s, for as long as it takes.
+  Backoff backoff_{RetryPolicy{.initial_delay = std::chrono::milliseconds(100),
+                               .max_delay = std::chrono::milliseconds(2'000)}};
 };
 
 }  // namespace stoa::sql::pg

@@ -8,6 +8,7 @@
 #include "data/sql/driver.h"
 #include "data/sql/query_telemetry.h"
 #include "data/sql/sqlite/call.h"
+#include "runtime/backend_url.h"
 #include "runtime/config.h"
 #include "runtime/trace_context.h"
 
@@ -15,7 +16,6 @@ namespace stoa::sql::sqlite {
 
 namespace {
 
-constexpr std::string_view kScheme = "sqlite://";
 constexpr const char* kMemory = ":memory:";
 
 struct Settings {
@@ -23,31 +23,20 @@ struct Settings {
   std::size_t max_queue = 1024;
 };
 
-// sqlite://PATH[?busy_timeout=5s&max_queue=1024]; PATH is taken literally, relative to the
-// working directory ("sqlite:///var/lib/stoa.db" is absolute), or ":memory:".
+// sqlite://PATH[?busy_timeout=5s&max_queue=1024]; PATH is relative to the working directory
+// ("sqlite:///var/lib/stoa.db" is absolute), percent-decoded, or ":memory:".
 Result<Settings> parse_url(const std::string& url) {
   Settings settings;
-  std::string rest = url.substr(kScheme.size());
-  std::string query;
-  if (auto mark = rest.find('?'); mark != std::string::npos) {
-    query = rest.substr(mark + 1);
-    rest.resize(mark);
-  }
-  if (rest.empty()) {
+  auto parsed = parse_backend_url(url, UrlForm::path);
+  if (!parsed) return Error{Errc::invalid_argument, "database.url: " + parsed.error().message};
+  if (parsed->path.empty()) {
     return Error{Errc::invalid_argument,
                  "database.url: sqlite:// needs a path, e.g. sqlite://data/stoa.db"};
   }
-  settings.connection.path = rest;
-  std::size_t start = 0;
-  while (start < query.size()) {
-    auto end = query.find('&', start);
-    if (end == std::string::npos) end = query.size();
-    const std::string pair = query.substr(start, end - start);
-    start = end + 1;
-    if (pair.empty()) continue;
-    const auto equals = pair.find('=');
-    const std::string key = pair.substr(0, equals);
-    const std::string value = equals == std::string::npos ? "" : pair.substr(equals + 1);
+  settings.connection.path = parsed->path;
+  for (const UrlParam& param : parsed->query) {
+    const std::string& key = param.name;
+    const std::string& value = param.value;
     if (key == "busy_timeout") {
       auto duration = parse_duration(value);
       if (!duration) {
@@ -57,18 +46,18 @@ Result<Settings> parse_url(const std::string& url) {
       }
       settings.connection.busy_timeout = *duration;
     } else if (key == "max_queue") {
-      std::size_t parsed = 0;
+      std::size_t parsed_queue = 0;
       try {
-        parsed = static_cast<std::size_t>(std::stoul(value));
+        parsed_queue = static_cast<std::size_t>(std::stoul(value));
       } catch (const std::exception&) {
-        parsed = 0;
+        parsed_queue = 0;
       }
-      if (parsed == 0 || parsed > 1'000'000) {
+      if (parsed_queue == 0 || parsed_queue > 1'000'000) {
         return Error{Errc::invalid_argument,
                      "database.url: max_queue must be between 1 and 1000000, not " +
                          quote_for_message(value)};
       }
-      settings.max_queue = parsed;
+      settings.max_queue = parsed_queue;
     } else {
       return Error{Errc::invalid_argument, "database.url: unknown SQLite option " +
                                                quote_for_message(key) +
