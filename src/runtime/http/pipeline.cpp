@@ -68,17 +68,11 @@ Awaitable<Response> innermost(const Router::Match& match, Request& request,
   co_return failed(request);
 }
 
-}  // namespace
-
-Awaitable<Response> respond(const Router& router, const Router::Match& match, Request& request,
-                            ServerObserver* observer) {
-  const FilterChain& outer = router.filters();
-  const FilterChain* inner =
-      match.outcome == Router::Outcome::found ? &match.route->options.filters : nullptr;
-  if (outer.empty() && (inner == nullptr || inner->empty())) {
-    co_return co_await innermost(match, request, observer);
-  }
-
+// The filters' on_request in order, the innermost answer unless one of them answered, then
+// on_response in reverse order.
+Awaitable<Response> filtered(const FilterChain& outer, const FilterChain* inner,
+                             const Router::Match& match, Request& request,
+                             ServerObserver* observer) {
   std::vector<std::unique_ptr<Filter>> ran;
   ran.reserve(outer.size() + (inner ? inner->size() : 0));
   std::optional<Response> answer;
@@ -110,6 +104,20 @@ Awaitable<Response> respond(const Router& router, const Router::Match& match, Re
     }
   }
   co_return response;
+}
+
+}  // namespace
+
+// Not a coroutine itself: without filters the handler's frame is the only one added.
+Awaitable<Response> respond(const Router& router, const Router::Match& match, Request& request,
+                            ServerObserver* observer) {
+  const FilterChain& outer = router.filters();
+  const FilterChain* inner =
+      match.outcome == Router::Outcome::found ? &match.route->options.filters : nullptr;
+  if (outer.empty() && (inner == nullptr || inner->empty())) {
+    return innermost(match, request, observer);
+  }
+  return filtered(outer, inner, match, request, observer);
 }
 
 }  // namespace stoa::http
