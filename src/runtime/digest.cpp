@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include <stdexcept>
 
@@ -126,6 +127,14 @@ std::string md5(std::string_view bytes) {
 
 std::string sha256(std::string_view bytes) {
   return one_shot(Hasher::Kind::sha256, bytes);
+}
+
+std::string random_key(std::size_t bytes) {
+  std::string key(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(bytes)) != 1) {
+    throw std::runtime_error("the system's random number generator failed");
+  }
+  return key;
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view message) {

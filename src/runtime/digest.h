@@ -41,6 +41,10 @@ std::uint64_t crc64nvme(std::string_view bytes, std::uint64_t previous = 0);
 // Big-endian bytes of an integer (checksums are sent as base64 of these).
 std::string big_endian(std::uint64_t value, int bytes);
 
+// `bytes` bytes from OpenSSL's CSPRNG, for a key made at start (a per-process MAC key).
+// Throws std::runtime_error when the generator fails.
+std::string random_key(std::size_t bytes);
+
 // Compares in time independent of where the inputs differ (signatures).
 bool constant_time_equal(std::string_view a, std::string_view b);
 

@@ -32,6 +32,8 @@ const char* to_string(Errc code) {
       return "unauthenticated";
     case Errc::permission_denied:
       return "permission_denied";
+    case Errc::resource_exhausted:
+      return "resource_exhausted";
     case Errc::internal:
       return "internal";
   }

@@ -1,5 +1,6 @@
 #pragma once
 // The one error type of Stoa: a code that callers branch on, and a message for people.
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -19,8 +20,9 @@ enum class Errc {
   cancelled,
   conflict,  // the input conflicts with stored state (a duplicate key, a failed precondition)
   aborted,   // a transaction lost a race (serialization failure, deadlock): retrying may succeed
-  unauthenticated,    // the caller's credentials are missing or invalid (HTTP 401)
-  permission_denied,  // the caller is known but not allowed (HTTP 403)
+  unauthenticated,     // the caller's credentials are missing or invalid (HTTP 401)
+  permission_denied,   // the caller is known but not allowed (HTTP 403)
+  resource_exhausted,  // a quota or rate limit is used up: retry later (HTTP 429)
   internal,
 };
 
@@ -36,6 +38,9 @@ std::string quote_url_for_message(std::string_view url);
 struct Error {
   Errc code = Errc::internal;
   std::string message;
+  // How long the caller should wait before trying again (resource_exhausted, unavailable):
+  // answered as Retry-After. 0: no advice.
+  std::chrono::seconds retry_after{0};
 };
 
 // A value or an Error. Deliberately small: no monadic chains, just ok()/value()/error().

@@ -15,6 +15,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "runtime/http/http_date.h"
+#include "runtime/http/pipeline.h"
 #include "runtime/http_framing.h"
 #include "runtime/http_wire.h"
 #include "runtime/problem.h"
@@ -251,34 +252,7 @@ class SessionImpl final : public Session {
     if (match.outcome == Router::Outcome::found) request.route = match.route->path_template;
     request.params = std::move(match.params);
     if (shared_->observer) shared_->observer->request_started(request);
-    switch (match.outcome) {
-      case Router::Outcome::found:
-        break;
-      case Router::Outcome::not_found:
-        co_return problem_response(404, "No resource at this path.", request.path);
-      case Router::Outcome::method_not_allowed: {
-        Response r = problem_response(
-            405, request.method + " is not allowed here; allowed: " + match.allow + ".",
-            request.path);
-        r.headers.add("Allow", match.allow);
-        co_return r;
-      }
-      case Router::Outcome::options: {
-        Response r;
-        r.status = 204;
-        r.headers.add("Allow", match.allow);
-        co_return r;
-      }
-    }
-    try {
-      Response response = co_await match.route->handler(request);
-      co_return response;
-    } catch (const std::exception& e) {
-      if (shared_->observer) shared_->observer->server_error("handler", e.what());
-    } catch (...) {
-      if (shared_->observer) shared_->observer->server_error("handler", "unknown exception");
-    }
-    co_return problem_response(500, "The server failed to handle this request.", request.path);
+    return respond(*shared_->router, match, request, shared_->observer);
   }
 
   asio::awaitable<bool> write(Request& request, Response response, bool keep_alive) {

@@ -12,6 +12,7 @@
 
 #include "runtime/async.h"
 #include "runtime/error.h"
+#include "runtime/http/caller.h"
 #include "runtime/trace_context.h"
 
 namespace stoa::http {
@@ -74,6 +75,9 @@ struct Request {
   std::string remote_address;
   TraceContext trace;  // the span this request runs in (a child of an incoming traceparent)
   std::chrono::steady_clock::time_point received_at{};
+  // Set by an authentication filter when the caller proved who it is; empty otherwise (no
+  // such filter on the route, or optional authentication without credentials).
+  std::optional<Caller> caller;
 
   std::optional<std::string_view> param(std::string_view name) const;
   std::optional<std::string> query_param(std::string_view name) const;  // decoded

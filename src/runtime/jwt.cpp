@@ -485,13 +485,18 @@ Awaitable<Result<Claims>> Verifier::verify(std::string token) {
 Awaitable<Result<Claims>> Verifier::authenticate(const http::Request& request) {
   auto header = request.headers.get("Authorization");
   if (!header) co_return unauthenticated("the request has no Authorization header");
-  std::string_view value = *header;
+  auto token = bearer_token(*header);
+  if (!token) co_return unauthenticated("the Authorization header is not a bearer token");
+  co_return co_await verify(std::string(*token));
+}
+
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() || !http::iequals(value.substr(0, kScheme.size()), kScheme)) {
-    co_return unauthenticated("the Authorization header is not a bearer token");
+  if (authorization.size() <= kScheme.size() ||
+      !http::iequals(authorization.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
   }
-  std::string token(value.substr(kScheme.size()));
-  co_return co_await verify(std::move(token));
+  return authorization.substr(kScheme.size());
 }
 
 std::shared_ptr<Verifier> verifier(ComponentHost& host) {

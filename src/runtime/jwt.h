@@ -125,6 +125,10 @@ class Verifier {
   std::shared_ptr<Impl> impl_;
 };
 
+// The token of an `Authorization` header's value when it is `Bearer <token>` (the scheme's
+// case ignored); nullopt for any other scheme or an empty token.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+
 // The process's verifier, shared by its components (ComponentHost::shared), from [jwt]:
 // preloaded (a JWKS file that cannot be read stops start-up with a message naming jwt.jwks),
 // with the readiness check "jwks" (ready()).

@@ -57,6 +57,8 @@ int status_for(Errc code) {
       return 401;
     case Errc::permission_denied:
       return 403;
+    case Errc::resource_exhausted:
+      return 429;
     case Errc::not_found:
       return 404;
     case Errc::conflict:
@@ -86,7 +88,12 @@ Response problem_for(const Error& error, std::string instance) {
   }
   Response response = problem_response(status, std::move(detail), std::move(instance));
   if (status == 401) response.headers.add("WWW-Authenticate", "Bearer");
-  if (status == 503) response.headers.add("Retry-After", "1");
+  // The error's own advice when it has one; a dependency that failed is worth a retry soon.
+  if (error.retry_after.count() > 0) {
+    response.headers.add("Retry-After", std::to_string(error.retry_after.count()));
+  } else if (status == 503) {
+    response.headers.add("Retry-After", "1");
+  }
   return response;
 }
 

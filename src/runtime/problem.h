@@ -21,12 +21,15 @@ Response problem_response(int status, std::string detail, std::string instance =
 
 // The HTTP status that answers an Error: invalid_argument 400, unauthenticated 401,
 // permission_denied 403, not_found 404, conflict and aborted 409, too_large 413,
-// unavailable, timeout and cancelled 503, protocol 502, io and internal 500.
+// resource_exhausted 429, unavailable, timeout and cancelled 503, protocol 502, io and
+// internal 500.
 int status_for(Errc code);
 
 // The problem document that answers `error`. A 4xx carries the error's message (written for the
 // caller); a 5xx says only what kind of failure it was, since its message may describe the
-// platform's internals (log it). 401 adds `WWW-Authenticate: Bearer`.
+// platform's internals (log it). 401 adds `WWW-Authenticate: Bearer`; Error::retry_after
+// becomes `Retry-After` (a 503 without it gets 1 second). Every answer built from an Error,
+// a handler's or a filter's (runtime/http/pipeline.h), goes through here.
 Response problem_for(const Error& error, std::string instance = {});
 
 }  // namespace stoa::http

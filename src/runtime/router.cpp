@@ -101,7 +101,21 @@ void Router::add(std::string method, std::string path_template, Handler handler,
   }
   std::string key = method;
   node->routes.emplace(std::move(key), Route{std::move(method), std::move(path_template),
-                                             std::move(handler), options});
+                                             std::move(handler), std::move(options)});
+}
+
+void Router::add(std::string method, std::string path_template, ResponseHandler handler,
+                 RouteOptions options) {
+  add(
+      std::move(method), std::move(path_template),
+      [handler = std::move(handler)](Request& request) -> Awaitable<Result<Response>> {
+        co_return co_await handler(request);
+      },
+      std::move(options));
+}
+
+void Router::use(std::shared_ptr<const FilterFactory> filter) {
+  filters_.push_back(std::move(filter));
 }
 
 namespace {

@@ -5,7 +5,7 @@
 namespace stoa::http {
 namespace {
 
-Handler noop() {
+ResponseHandler noop() {
   return [](Request&) -> Awaitable<Response> { co_return Response::text(200, "ok"); };
 }
 

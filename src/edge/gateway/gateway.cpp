@@ -15,7 +15,7 @@ class Gateway final : public Component {
  public:
   void start(ComponentHost& host) override {
     auto router = std::make_shared<http::Router>();
-    router->add("GET", "/v1/ping", [](http::Request&) -> Awaitable<http::Response> {
+    router->add("GET", "/v1/ping", [](http::Request&) -> Awaitable<Result<http::Response>> {
       co_return http::Response::json(200, R"({"status":"ok"})");
     });
     host.serve("gateway", std::move(router));

@@ -1,10 +1,10 @@
-#include "services/user/request_body.h"
+#include "runtime/service/json_body.h"
 
 #include <algorithm>
 
 #include "runtime/json.h"
 
-namespace stoa::user {
+namespace stoa::service {
 
 std::size_t count_chars(std::string_view utf8) {
   return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
@@ -107,4 +107,4 @@ Result<std::optional<std::string>> text_field(const boost::json::object& body,
   return std::optional<std::string>(std::string(view));
 }
 
-}  // namespace stoa::user
+}  // namespace stoa::service

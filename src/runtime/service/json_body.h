@@ -1,7 +1,7 @@
 #pragma once
-// Reading a JSON request body the way every user-service route does: an object whose fields
-// are all known to the route, each of the expected type and within bounds. Everything wrong
-// is Errc::invalid_argument with a message naming the field, answered as 400.
+// Service kit: reading a JSON request body the way every service's route does: an object
+// whose fields are all known to the route, each of the expected type and within bounds.
+// Everything wrong is Errc::invalid_argument with a message naming the field, answered as 400.
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
@@ -13,7 +13,7 @@
 #include "runtime/error.h"
 #include "runtime/http_types.h"
 
-namespace stoa::user {
+namespace stoa::service {
 
 // The body as a JSON object (at most 32 levels deep) holding only `allowed` fields.
 Result<boost::json::object> json_object(const http::Request& request,
@@ -38,4 +38,4 @@ Result<std::optional<std::string>> text_field(const boost::json::object& body,
 // Code points in valid UTF-8.
 std::size_t count_chars(std::string_view utf8);
 
-}  // namespace stoa::user
+}  // namespace stoa::service
