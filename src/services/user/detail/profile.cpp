@@ -1,9 +1,9 @@
 // Registration and the caller's own profile: POST /v1/users, GET and PATCH /v1/users/me.
-#include <charconv>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "runtime/http/etag.h"
 #include "runtime/problem.h"
 #include "runtime/service/json_body.h"
 #include "runtime/service/json_response.h"
@@ -15,18 +15,15 @@ namespace stoa::user::detail {
 namespace {
 
 std::string etag_of(const Profile& p) {
-  return "\"" + std::to_string(p.version) + "\"";
+  return http::version_etag(p.version);
 }
 
-// `"7"` or `W/"7"` -> 7.
-std::optional<std::int64_t> parse_etag(std::string_view tag) {
-  if (tag.starts_with("W/")) tag.remove_prefix(2);
-  if (tag.size() < 3 || tag.front() != '"' || tag.back() != '"') return std::nullopt;
-  tag = tag.substr(1, tag.size() - 2);
-  std::int64_t version = 0;
-  auto [end, ec] = std::from_chars(tag.data(), tag.data() + tag.size(), version);
-  if (ec != std::errc() || end != tag.data() + tag.size() || version < 1) return std::nullopt;
-  return version;
+// If-None-Match on a read (RFC 9110 §13.1.2): weak comparison against any tag of the list.
+bool none_match_fails(const Request& request, const Profile& p) {
+  auto field = request.headers.get("If-None-Match");
+  if (!field) return false;
+  auto list = http::parse_entity_tag_list(*field);
+  return list && http::matches_weak(*list, http::EntityTag{std::to_string(p.version), false});
 }
 
 // 428 and 412 have no Errc: the If-Match answers are HTTP's own (the shared ETag helpers will
@@ -69,7 +66,7 @@ Awaitable<Result<Response>> register_user(const Api& api, Request& request) {
 Awaitable<Result<Response>> get_me(const Api& api, Request& request) {
   auto me = co_await api.caller_profile(request);
   if (!me) co_return me.error();
-  if (auto match = request.headers.get("If-None-Match"); match && *match == etag_of(*me)) {
+  if (none_match_fails(request, *me)) {
     Response not_modified;
     not_modified.status = 304;
     not_modified.headers.set("ETag", etag_of(*me));
@@ -85,7 +82,7 @@ Awaitable<Result<Response>> patch_me(const Api& api, Request& request) {
     co_return precondition_problem(
         428, "send If-Match with the ETag of the profile you are changing", request);
   }
-  const auto expected = parse_etag(*if_match);
+  const auto expected = http::parse_version_etag(*if_match);
   if (!expected) {
     co_return precondition_problem(412, "If-Match is not an ETag of this profile", request);
   }
