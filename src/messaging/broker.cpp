@@ -107,6 +107,7 @@ std::shared_ptr<Broker> broker(ComponentHost& host) {
   // close() finishes the writes in progress before the loop goes.
   return shared_client<Broker>(host, "broker", [&host]() -> std::shared_ptr<Broker> {
     auto options = BrokerOptions::from_config(host.config());
+    options.clock = &host.clock();
     auto opened = open_broker(options, host.loop(), &host.telemetry());
     if (!opened) throw std::runtime_error("cannot open the broker: " + opened.error().message);
     return std::move(opened).value();

@@ -31,6 +31,7 @@
 
 #include "messaging/event.h"
 #include "runtime/async.h"
+#include "runtime/clock.h"
 #include "runtime/error.h"
 #include "runtime/retry.h"
 
@@ -55,6 +56,9 @@ struct BrokerOptions {
   std::size_t prefetch = 64;
   std::size_t max_message_bytes = 1024 * 1024;        // the encoded CloudEvents envelope
   std::uint64_t segment_bytes = 64ull * 1024 * 1024;  // embedded: log segment size
+  // The embedded broker's time: visibility deadlines, retry due times, dead-letter times.
+  // (RabbitMQ and Kafka keep time on their servers.) Must outlive the broker.
+  const Clock* clock = &Clock::real();
 
   // Throws std::invalid_argument naming the key when a value is out of range.
   static BrokerOptions from_config(const Config& config);

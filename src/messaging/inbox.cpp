@@ -51,9 +51,10 @@ Awaitable<Result<Processed>> process_once(sql::Database& db, std::string group,
   co_return Processed::now;
 }
 
-Awaitable<Result<std::uint64_t>> prune_inbox(sql::Database& db, std::chrono::milliseconds ttl) {
+Awaitable<Result<std::uint64_t>> prune_inbox(sql::Database& db, std::chrono::milliseconds ttl,
+                                             const Clock& clock) {
   std::uint64_t total = 0;
-  const std::int64_t before = unix_millis() - ttl.count();
+  const std::int64_t before = unix_millis(clock) - ttl.count();
   for (;;) {
     sql::Params params{before, kPruneChunk};
     auto deleted = co_await db.execute(kPrune, std::move(params));

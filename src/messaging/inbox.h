@@ -17,6 +17,7 @@
 #include <string>
 
 #include "runtime/async.h"
+#include "runtime/clock.h"
 #include "runtime/error.h"
 
 namespace stoa::sql {
@@ -43,7 +44,8 @@ Awaitable<Result<Processed>> process_once(sql::Database& db, std::string group,
                                           std::string event_id, InboxWork work);
 
 // Deletes the records older than `ttl` (the inbox deduplicates within that window: keep it
-// far beyond the broker's redelivery horizon). Returns how many.
-Awaitable<Result<std::uint64_t>> prune_inbox(sql::Database& db, std::chrono::milliseconds ttl);
+// far beyond the broker's redelivery horizon), as of `clock`'s present. Returns how many.
+Awaitable<Result<std::uint64_t>> prune_inbox(sql::Database& db, std::chrono::milliseconds ttl,
+                                             const Clock& clock = Clock::real());
 
 }  // namespace stoa::messaging

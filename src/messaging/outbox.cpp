@@ -148,7 +148,7 @@ Awaitable<Result<Claimed>> claim(sql::Database& db, const OutboxOptions& options
     auto locked = co_await tx.execute(kClaimLock, {});
     if (!locked) co_return locked.error();
   }
-  const std::int64_t now = unix_millis();
+  const std::int64_t now = unix_millis(*options.clock);
   sql::Params params{owner, now + options.lease_timeout.count(), now,
                      static_cast<std::int64_t>(options.batch_size)};
   auto claimed = co_await tx.execute(kClaim, std::move(params));
@@ -171,9 +171,9 @@ Awaitable<Result<Claimed>> claim(sql::Database& db, const OutboxOptions& options
 
 }  // namespace
 
-std::int64_t unix_millis() {
+std::int64_t unix_millis(const Clock& clock) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+             clock.system_now().time_since_epoch())
       .count();
 }
 
@@ -261,7 +261,7 @@ Awaitable<Result<RelayPass>> Relay::run_once() {
   // What happened goes back to the table in one transaction. Should it fail, the leases
   // expire and the rows are published again: at least once.
   std::vector<std::pair<sql::Query, sql::Params>> updates;
-  const std::int64_t now = unix_millis();
+  const std::int64_t now = unix_millis(*options_.clock);
   for (auto& outcomes : results) {
     for (auto& outcome : outcomes) {
       if (outcome.what == Outcome::sent) {
@@ -284,7 +284,7 @@ Awaitable<Result<RelayPass>> Relay::run_once() {
 
 Awaitable<Result<std::uint64_t>> Relay::prune() {
   std::uint64_t total = 0;
-  const std::int64_t before = unix_millis() - options_.sent_ttl.count();
+  const std::int64_t before = unix_millis(*options_.clock) - options_.sent_ttl.count();
   for (;;) {
     sql::Params params{before, kPruneChunk};
     auto deleted = co_await db_->execute(kPrune, std::move(params));
@@ -295,9 +295,9 @@ Awaitable<Result<std::uint64_t>> Relay::prune() {
   co_return total;
 }
 
-Awaitable<Result<OutboxStatus>> outbox_status(sql::Database& db) {
+Awaitable<Result<OutboxStatus>> outbox_status(sql::Database& db, const Clock& clock) {
   OutboxStatus status;
-  const std::int64_t now = unix_millis();
+  const std::int64_t now = unix_millis(clock);
   sql::Params at_now{now};
   auto counts = co_await db.execute(kStatus, std::move(at_now));
   if (!counts) co_return counts.error();

@@ -29,6 +29,7 @@
 #include "messaging/broker.h"
 #include "messaging/event.h"
 #include "runtime/async.h"
+#include "runtime/clock.h"
 #include "runtime/error.h"
 
 namespace stoa::sql {
@@ -48,6 +49,9 @@ struct OutboxOptions {
   std::chrono::milliseconds retry_delay{1'000};  // broker.retry_delay
   std::chrono::milliseconds max_retry_delay{300'000};
   std::size_t max_message_bytes = 1024 * 1024;  // broker.max_message_bytes
+  // The relay's time: its leases, the retries' due times, sent times and pruning (system
+  // time), and when the workers' relay prunes (steady time). Must outlive the relay.
+  const Clock* clock = &Clock::real();
 
   // Throws std::invalid_argument naming the key when a value is out of range.
   static OutboxOptions from_config(const Config& config);
@@ -103,10 +107,12 @@ class Relay {
   std::string owner_;
 };
 
-Awaitable<Result<OutboxStatus>> outbox_status(sql::Database& db);
+// Leases and ages as of `clock`'s present.
+Awaitable<Result<OutboxStatus>> outbox_status(sql::Database& db,
+                                              const Clock& clock = Clock::real());
 
 // Wall-clock Unix milliseconds: the outbox's and the inbox's time (compared across
 // processes, so not the steady clock).
-std::int64_t unix_millis();
+std::int64_t unix_millis(const Clock& clock = Clock::real());
 
 }  // namespace stoa::messaging

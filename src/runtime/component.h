@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/async.h"
+#include "runtime/clock.h"
 #include "runtime/error.h"
 
 namespace stoa {
@@ -38,6 +39,9 @@ class ComponentHost {
   virtual void add_readiness_check(std::string name, std::function<Awaitable<Status>()> check) = 0;
   // The process's metrics, tracer and logger.
   virtual obs::Telemetry& telemetry() = 0;
+  // The process's clock, for whatever time decides (expiry, leases, windows): components take
+  // it from here rather than reading std::chrono, so that a test host can move time.
+  virtual const Clock& clock() const { return Clock::real(); }
 
   // An object the components of one process share (the database, the cache): made by `make`
   // on the first call for `name`, the same object afterwards. Shared objects are destroyed

@@ -31,7 +31,7 @@ namespace stoa::jwt {
 namespace {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::system_clock;
+using SystemClock = std::chrono::system_clock;
 
 Error unauthenticated(std::string why) {
   return Error{Errc::unauthenticated, std::move(why)};
@@ -47,7 +47,7 @@ bool contains(const std::vector<std::string>& list, std::string_view item) {
 }
 
 // A NumericDate (RFC 7519 §2): seconds since the epoch, possibly fractional.
-std::optional<Clock::time_point> numeric_date(const boost::json::value& value) {
+std::optional<SystemClock::time_point> numeric_date(const boost::json::value& value) {
   double seconds = 0;
   if (value.is_int64()) {
     seconds = static_cast<double>(value.as_int64());
@@ -60,17 +60,17 @@ std::optional<Clock::time_point> numeric_date(const boost::json::value& value) {
   }
   // Beyond year 9999 or before 1970 is not a date a token means.
   if (!std::isfinite(seconds) || seconds < 0 || seconds > 253402300799.0) return std::nullopt;
-  return Clock::time_point(
-      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+  return SystemClock::time_point(
+      std::chrono::duration_cast<SystemClock::duration>(std::chrono::duration<double>(seconds)));
 }
 
-Result<std::optional<Clock::time_point>> date_claim(const boost::json::object& payload,
-                                                    std::string_view name) {
+Result<std::optional<SystemClock::time_point>> date_claim(const boost::json::object& payload,
+                                                          std::string_view name) {
   const auto* value = payload.if_contains(name);
-  if (value == nullptr) return std::optional<Clock::time_point>();
+  if (value == nullptr) return std::optional<SystemClock::time_point>();
   auto date = numeric_date(*value);
   if (!date) return unauthenticated("the token's \"" + std::string(name) + "\" is not a date");
-  return std::optional<Clock::time_point>(*date);
+  return std::optional<SystemClock::time_point>(*date);
 }
 
 Result<std::string> string_claim(const boost::json::object& payload, std::string_view name) {
@@ -204,7 +204,7 @@ struct Checked {
 // any key is needed: it never makes the verifier fetch the JWKS. Nothing read here is
 // trusted: it can only refuse.
 Result<Checked> check_without_key(std::string_view token, const VerifierOptions& options,
-                                  Clock::time_point now) {
+                                  SystemClock::time_point now) {
   if (token.size() > options.max_token_bytes) return unauthenticated("the token is too long");
   const auto first = token.find('.');
   const auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
@@ -232,7 +232,7 @@ Result<Checked> check_without_key(std::string_view token, const VerifierOptions&
   if (!payload) return payload.error();
   auto claims = read_claims(std::move(*payload));
   if (!claims) return claims.error();
-  const auto skew = std::chrono::duration_cast<Clock::duration>(options.max_clock_skew);
+  const auto skew = std::chrono::duration_cast<SystemClock::duration>(options.max_clock_skew);
   if (now >= claims->expires_at + skew) return unauthenticated("the token has expired");
   if (claims->not_before && now + skew < *claims->not_before) {
     return unauthenticated("the token is not valid yet (nbf)");
@@ -259,7 +259,7 @@ Status check_signature(const Checked& checked, const KeySet& keys) {
 }  // namespace
 
 Result<Claims> verify_token(std::string_view token, const KeySet& keys,
-                            const VerifierOptions& options, Clock::time_point now) {
+                            const VerifierOptions& options, SystemClock::time_point now) {
   auto checked = check_without_key(token, options, now);
   if (!checked) return checked.error();
   auto signed_by_key = check_signature(*checked, keys);
@@ -291,6 +291,7 @@ struct Verifier::Impl {
   };
 
   VerifierOptions options;
+  const Clock* clock = &Clock::real();  // never null
   std::mutex mutex;
   std::shared_ptr<const KeySet> keys;                               // null until loaded
   std::optional<std::chrono::steady_clock::time_point> last_fetch;  // the last attempt
@@ -307,7 +308,7 @@ struct Verifier::Impl {
   // whichever caller asks first). With `mutex` held.
   bool claim_load_locked() {
     if (loading) return false;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock->steady_now();
     // Until a key set is loaded every token that could be valid fails, so a failed first load
     // is retried sooner: the auth service starting a moment after its callers (`stoa up`)
     // makes tokens work within a second, not a whole refetch interval later.
@@ -428,8 +429,9 @@ struct Verifier::Impl {
   }
 };
 
-Verifier::Verifier(VerifierOptions options) : impl_(std::make_shared<Impl>()) {
+Verifier::Verifier(VerifierOptions options, const Clock& clock) : impl_(std::make_shared<Impl>()) {
   impl_->options = std::move(options);
+  impl_->clock = &clock;
 }
 
 Verifier::~Verifier() = default;
@@ -467,7 +469,7 @@ Awaitable<Status> Verifier::ready() {
 
 Awaitable<Result<Claims>> Verifier::verify(std::string token) {
   auto impl = impl_;  // the coroutine may outlive a caller's reference
-  auto checked = check_without_key(token, impl->options, Clock::now());
+  auto checked = check_without_key(token, impl->options, impl->clock->system_now());
   if (!checked) co_return checked.error();
   auto keys = impl->current();
   if (!keys) keys = co_await Impl::load_and_wait(impl);
@@ -501,7 +503,8 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
 
 std::shared_ptr<Verifier> verifier(ComponentHost& host) {
   return host.shared<Verifier>("jwt", [&host]() {
-    auto made = std::make_shared<Verifier>(VerifierOptions::from_config(host.config()));
+    auto made =
+        std::make_shared<Verifier>(VerifierOptions::from_config(host.config()), host.clock());
     // Before the caller's listener opens: the first requests after a restart find a file's
     // keys loaded, or join the URL's fetch already in flight.
     auto preloaded = made->preload(host.loop());

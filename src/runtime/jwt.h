@@ -15,6 +15,7 @@
 #include <boost/json/object.hpp>
 
 #include "runtime/async.h"
+#include "runtime/clock.h"
 #include "runtime/error.h"
 
 namespace stoa {
@@ -91,10 +92,11 @@ Result<Claims> verify_token(std::string_view token, const KeySet& keys,
                             const VerifierOptions& options,
                             std::chrono::system_clock::time_point now);
 
-// Thread-safe: one per process, used from every event-loop thread.
+// Thread-safe: one per process, used from every event-loop thread. `clock` (which must
+// outlive the verifier) decides exp/nbf/iat and when the JWKS may be fetched again.
 class Verifier {
  public:
-  explicit Verifier(VerifierOptions options);
+  explicit Verifier(VerifierOptions options, const Clock& clock = Clock::real());
   ~Verifier();
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;

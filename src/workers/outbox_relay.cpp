@@ -52,19 +52,20 @@ std::string relay_owner() {
 
 Awaitable<void> prune(OutboxRelay::State& state) {
   auto outbox = co_await state.relay.prune();
-  auto inbox = co_await messaging::prune_inbox(*state.db, state.inbox_ttl);
+  auto inbox = co_await messaging::prune_inbox(*state.db, state.inbox_ttl, *state.options.clock);
   if (!outbox || !inbox) {
     obs::log(obs::Level::warn, "workers", "pruning the outbox or inbox failed",
              {{"error", !outbox ? outbox.error().message : inbox.error().message}});
   }
-  auto status = co_await messaging::outbox_status(*state.db);
+  auto status = co_await messaging::outbox_status(*state.db, *state.options.clock);
   if (status) state.pending.set(static_cast<double>(status->pending));
 }
 
 Awaitable<void> relay_loop(std::shared_ptr<OutboxRelay::State> state) {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(executor);
-  auto next_prune = std::chrono::steady_clock::now();
+  const Clock& clock = *state->options.clock;
+  auto next_prune = clock.steady_now();
   bool failing = false;  // log a failure once per streak, not once per poll
   for (;;) {
     if (state->stopping.load()) break;
@@ -83,8 +84,8 @@ Awaitable<void> relay_loop(std::shared_ptr<OutboxRelay::State> state) {
       obs::log(obs::Level::warn, "workers", "outbox relay pass failed; retrying every poll",
                {{"error", pass.error().message}});
     }
-    if (std::chrono::steady_clock::now() >= next_prune) {
-      next_prune = std::chrono::steady_clock::now() + state->options.prune_interval;
+    if (clock.steady_now() >= next_prune) {
+      next_prune = clock.steady_now() + state->options.prune_interval;
       co_await prune(*state);
     }
     if (!more) {

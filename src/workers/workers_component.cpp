@@ -25,6 +25,7 @@ class WorkersComponent final : public Component {
     const Config& config = host.config();
     auto options = WorkerOptions::from_config(config);
     auto outbox_options = messaging::OutboxOptions::from_config(config);
+    outbox_options.clock = &host.clock();
     auto db = sql::database(host);
     sql::apply_migrations(host, "messaging");
     auto broker = messaging::broker(host);

@@ -3,6 +3,7 @@
 #include "messaging/embedded/embedded_broker.h"
 
 #include "messaging/broker_contract.h"
+#include "runtime/clock.h"
 #include "runtime/config.h"
 
 namespace stoa::messaging::test {
@@ -78,6 +79,89 @@ TEST(EmbeddedBroker, OneProcessOwnsADirectory) {
   EXPECT_TRUE(third) << "close() did not release the directory";
   if (third) (*third)->close();
   std::filesystem::remove_all(dir);
+}
+
+// A broker on a clock the test moves: visibility deadlines and retry due times follow it.
+class EmbeddedOnAClock : public ::testing::Test {
+ protected:
+  EmbeddedOnAClock() {
+    options_.visibility_timeout = 30s;
+    options_.retry_delay = 10min;
+    options_.max_retry_delay = 10min;
+    options_.clock = &clock_;
+    broker_ = embedded::open_embedded(options_, scratch_.path() + "/events").value();
+    const GroupSpec spec{"g", {"t"}};
+    EXPECT_TRUE(
+        run([&]() -> Awaitable<Status> { co_return co_await broker_->declare_group(spec); }));
+    Message m;
+    m.topic = "t";
+    m.event.id = Uuid::v7().to_string();
+    m.event.source = "/stoa/test";
+    m.event.type = "stoa.test.counted.v1";
+    m.event.subject = "item-1";
+    EXPECT_TRUE(run([&]() -> Awaitable<Status> { co_return co_await broker_->publish(m); }));
+    const ConsumerOptions consumer_options{"g", 0};  // named: GCC 12 and co_await temporaries
+    consumer_ = run([&]() -> Awaitable<Result<std::unique_ptr<Consumer>>> {
+                  co_return co_await broker_->subscribe(consumer_options);
+                }).value();
+  }
+  ~EmbeddedOnAClock() override {
+    consumer_->close();
+    broker_->close();
+  }
+
+  // On one context for the whole test: the broker may still post to it after a call returns.
+  template <class Make>
+  ::stoa::test::TaskValue<Make> run(Make make) {
+    return ::stoa::test::run_sync(io_, std::move(make));
+  }
+
+  // Waits briefly in real time: with the clock standing still, nothing becomes due meanwhile.
+  Result<Delivery> receive(std::chrono::milliseconds wait = 200ms) {
+    return run(
+        [&]() -> Awaitable<Result<Delivery>> { co_return co_await consumer_->receive(wait); });
+  }
+
+  // Moves the clock to a moment before `due` (nothing is delivered yet), then to `due`, and
+  // receives.
+  Result<Delivery> receive_when_due(std::chrono::milliseconds due) {
+    clock_.advance(due - 1ms);
+    auto early = receive();
+    EXPECT_FALSE(early) << "delivered " << (due - 1ms).count() << "ms on, before it was due";
+    if (early) return early;
+    clock_.advance(1ms);
+    return receive();
+  }
+
+  ManualClock clock_;
+  boost::asio::io_context io_;
+  ::stoa::test::ScratchDir scratch_{"stoa-embedded-clock"};
+  BrokerOptions options_;
+  std::shared_ptr<Broker> broker_;
+  std::unique_ptr<Consumer> consumer_;
+};
+
+TEST_F(EmbeddedOnAClock, AnUnackedDeliveryComesBackWhenItsVisibilityTimeoutEnds) {
+  auto first = receive();
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->attempt, 1u);
+  auto again = receive_when_due(30s);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->attempt, 2u);
+  EXPECT_EQ(again->message.event.id, first->message.event.id);
+  EXPECT_TRUE(run([&]() -> Awaitable<Status> { co_return co_await consumer_->ack(*again); }));
+}
+
+TEST_F(EmbeddedOnAClock, ANackedDeliveryWaitsForItsRetryDelay) {
+  auto first = receive();
+  ASSERT_TRUE(first) << first.error().message;
+  const std::string reason = "try later";
+  ASSERT_TRUE(run([&]() -> Awaitable<Status> {
+    co_return co_await consumer_->nack(*first, reason, std::nullopt);
+  }));
+  auto retried = receive_when_due(10min);
+  ASSERT_TRUE(retried) << retried.error().message;
+  EXPECT_EQ(retried->attempt, 2u);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 //
 // The broker is the embedded one in a scratch directory (the outbox uses the Broker
 // interface only). Waits have generous deadlines; nothing asserts how long anything took.
+// The relays run on a ManualClock (clock_): leases, backoffs and sent times move only when a
+// test advances it.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 #include "messaging/embedded/embedded_broker.h"
 #include "messaging/inbox.h"
 #include "messaging/outbox.h"
+#include "runtime/clock.h"
 #include "runtime/event_loop.h"
 #include "runtime/uuid.h"
 #include "support/run_sync.h"
@@ -64,6 +67,7 @@ class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
     outbox_options_.retry_delay = 50ms;
     outbox_options_.max_retry_delay = 200ms;
     outbox_options_.lease_timeout = 10s;
+    outbox_options_.clock = &clock_;
   }
   ~OutboxContract() override {
     for (auto& db : databases_) db->close();
@@ -167,8 +171,9 @@ class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
   }
 
   OutboxStatus status() {
-    auto s = run<Result<OutboxStatus>>(
-        [&]() -> Awaitable<Result<OutboxStatus>> { co_return co_await outbox_status(*db_); });
+    auto s = run<Result<OutboxStatus>>([&]() -> Awaitable<Result<OutboxStatus>> {
+      co_return co_await outbox_status(*db_, clock_);
+    });
     if (!s) throw std::runtime_error("status: " + s.error().message);
     return *s;
   }
@@ -198,6 +203,7 @@ class OutboxContract : public ::testing::TestWithParam<OutboxDatabase> {
     return out;
   }
 
+  ManualClock clock_;  // first: the relays and the loop's coroutines read it until the end
   EventLoop loop_{2};
   std::thread thread_;
   ::stoa::test::ScratchDir scratch_{"stoa-outbox"};
@@ -274,15 +280,15 @@ TEST_P(OutboxContract, AFailedPublishIsRetriedAndHoldsBackOnlyItsAggregate) {
     EXPECT_EQ(s.max_attempts, 1u);
     EXPECT_NE(s.last_error.find("too_large"), std::string::npos) << s.last_error;
     // Still refused after its backoff: attempts count up, nothing is dropped.
-    std::this_thread::sleep_for(100ms);
+    clock_.advance(100ms);
     auto second = pass(r);
     EXPECT_EQ(second.failed, 1u);
     EXPECT_EQ(second.sent, 0u);
     EXPECT_EQ(status().max_attempts, 2u);
     EXPECT_EQ(status().pending, 2u);
   }
-  open_broker(broker_options_);        // the broker takes large messages again
-  std::this_thread::sleep_for(250ms);  // past the backoff (at most max_retry_delay)
+  open_broker(broker_options_);  // the broker takes large messages again
+  clock_.advance(250ms);         // past the backoff (at most max_retry_delay)
   auto r = relay();
   auto third = pass(r);
   EXPECT_EQ(third.sent, 2u);
@@ -355,7 +361,7 @@ TEST_P(OutboxContract, TwoRelaysPublishEachEventOnceInAggregateOrder) {
 // the lease expires, then another relay does.
 TEST_P(OutboxContract, ALeaseOfADeadRelayDelaysItsRowsUntilItExpires) {
   ASSERT_TRUE(append_all({message("A", 1), message("A", 2), message("B", 1)}));
-  const std::int64_t expires = unix_millis() + 600;
+  const std::int64_t expires = unix_millis(clock_) + 600;
   ASSERT_TRUE(execute({"test.outbox_dead_claim",
                        "UPDATE messaging_outbox SET claimed_by = 'dead', claim_expires_at = $1 "
                        "WHERE event_id IN (SELECT event_id FROM messaging_outbox "
@@ -365,7 +371,9 @@ TEST_P(OutboxContract, ALeaseOfADeadRelayDelaysItsRowsUntilItExpires) {
   auto during = pass(r);
   EXPECT_EQ(during.sent, 1u) << "only B1: A1 is leased, A2 waits behind it";
   EXPECT_EQ(status().claimed, 1u);
-  while (unix_millis() <= expires) std::this_thread::sleep_for(20ms);
+  clock_.advance(599ms);
+  EXPECT_EQ(pass(r).sent, 0u) << "the lease has not expired yet";
+  clock_.advance(1ms);
   auto after = pass(r);
   EXPECT_EQ(after.sent, 2u);
   EXPECT_EQ(status().pending, 0u);
@@ -377,7 +385,7 @@ TEST_P(OutboxContract, PruneDeletesSentRowsPastTheirTtlOnly) {
   auto r = relay();
   EXPECT_EQ(pass(r).sent, 2u);
   ASSERT_TRUE(append_all({message("C", 1)}));  // unsent: never pruned
-  std::this_thread::sleep_for(20ms);
+  clock_.advance(20ms);
   auto pruned = run<Result<std::uint64_t>>(
       [&]() -> Awaitable<Result<std::uint64_t>> { co_return co_await r.prune(); });
   ASSERT_TRUE(pruned) << pruned.error().message;
@@ -450,9 +458,10 @@ TEST_P(OutboxContract, InboxAppliesAnEventsEffectOnceAndAFailureNotAtAll) {
   EXPECT_EQ(now, 1);
   EXPECT_EQ(total(), 11);
 
-  std::this_thread::sleep_for(5ms);  // older than "now" by the millisecond clock
+  ManualClock later;  // the records were made on the real clock: later than all of them
+  later.advance(1min);
   auto pruned = run<Result<std::uint64_t>>([&]() -> Awaitable<Result<std::uint64_t>> {
-    co_return co_await prune_inbox(*db_, std::chrono::milliseconds(0));
+    co_return co_await prune_inbox(*db_, std::chrono::milliseconds(0), later);
   });
   ASSERT_TRUE(pruned) << pruned.error().message;
   EXPECT_EQ(*pruned, 3u);

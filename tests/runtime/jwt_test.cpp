@@ -19,12 +19,14 @@
 #include <thread>
 
 #include "runtime/base64.h"
+#include "runtime/clock.h"
 #include "runtime/event_loop.h"
 #include "runtime/http_server.h"
 #include "runtime/http_types.h"
 #include "runtime/router.h"
 #include "support/loopback_server.h"
 #include "support/run_sync.h"
+#include "support/scratch_dir.h"
 #include "support/test_signing_key.h"
 
 namespace stoa::jwt {
@@ -289,12 +291,24 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
+// A JWKS file of the test's own (removed with its directory at the end), and the options
+// that read it.
+struct JwksFile {
+  explicit JwksFile(const std::string& jwks) { write(jwks); }
+  void write(const std::string& jwks) const { write_file(path, jwks); }
+  VerifierOptions options() const {
+    auto opts = ::stoa::jwt::options();
+    opts.jwks = path;
+    return opts;
+  }
+
+  test::ScratchDir dir{"stoa-jwks"};
+  std::string path = dir.path() + "/jwks.json";
+};
+
 TEST(JwtVerifier, RotatesKeysFromAFileAtMostOncePerInterval) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("stoa-jwks-" + std::to_string(::getpid()) + ".json");
-  write_file(path, test::jwks_of({&keys().es}));
-  auto opts = options();
-  opts.jwks = path.string();
+  JwksFile file(test::jwks_of({&keys().es}));
+  auto opts = file.options();
   opts.refetch_interval = 0ms;
   LoopThread loop;
   Verifier verifier(opts);
@@ -302,7 +316,7 @@ TEST(JwtVerifier, RotatesKeysFromAFileAtMostOncePerInterval) {
 
   // The issuer rotates to a new key: the first token signed by it makes the verifier reload.
   TestSigningKey next(TestSigningKey::Kind::es256, "es-2");
-  write_file(path, test::jwks_of({&keys().es, &next}));
+  file.write(test::jwks_of({&keys().es, &next}));
   EXPECT_TRUE(loop.verify(verifier, next.sign(good_claims())).ok());
 
   // With a long interval, an unknown kid does not make it read again.
@@ -310,9 +324,59 @@ TEST(JwtVerifier, RotatesKeysFromAFileAtMostOncePerInterval) {
   Verifier slow(opts);
   EXPECT_TRUE(loop.verify(slow, keys().es.sign(good_claims())).ok());
   TestSigningKey third(TestSigningKey::Kind::es256, "es-3");
-  write_file(path, test::jwks_of({&keys().es, &next, &third}));
+  file.write(test::jwks_of({&keys().es, &next, &third}));
   EXPECT_FALSE(loop.verify(slow, third.sign(good_claims())).ok());
-  std::filesystem::remove(path);
+}
+
+// The interval is measured on the verifier's clock: once it has passed, a new key is read
+// again, and not a moment before.
+TEST(JwtVerifier, AKeyRotatedInIsReadOnceTheRefetchIntervalHasPassed) {
+  JwksFile file(test::jwks_of({&keys().es}));
+  auto opts = file.options();
+  opts.refetch_interval = 30s;
+  ManualClock clock;
+  LoopThread loop;
+  Verifier verifier(opts, clock);
+  EXPECT_TRUE(loop.verify(verifier, keys().es.sign(good_claims())).ok());
+  TestSigningKey next(TestSigningKey::Kind::es256, "es-next");
+  file.write(test::jwks_of({&keys().es, &next}));
+  clock.advance(30s - 1ms);
+  EXPECT_FALSE(loop.verify(verifier, next.sign(good_claims())).ok());
+  clock.advance(1ms);
+  EXPECT_TRUE(loop.verify(verifier, next.sign(good_claims())).ok());
+}
+
+// A token that was valid stops verifying once its exp (plus the allowed skew) passes on the
+// verifier's clock; one not valid yet starts verifying at its nbf (minus the skew).
+TEST(JwtVerifier, ATokenExpiresWhileTheVerifierRuns) {
+  JwksFile file(test::jwks_of({&keys().es}));
+  auto opts = file.options();
+  opts.max_clock_skew = 30s;
+  ManualClock clock(std::chrono::system_clock::time_point{1'700'000'000s});
+  LoopThread loop;
+  Verifier verifier(opts, clock);
+  auto claims = good_claims();
+  claims["iat"] = 1'700'000'000;
+  claims["exp"] = 1'700'000'000 + 300;
+  const std::string token = keys().es.sign(claims);
+  EXPECT_TRUE(loop.verify(verifier, token).ok());
+  clock.advance(300s + 30s - 1ms);
+  EXPECT_TRUE(loop.verify(verifier, token).ok()) << "within the skew";
+  clock.advance(1ms);
+  auto expired = loop.verify(verifier, token);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().code, Errc::unauthenticated);
+  EXPECT_EQ(expired.error().message, "the token has expired");
+
+  auto later = good_claims();
+  const std::int64_t now_s = 1'700'000'000 + 330;
+  later["iat"] = now_s;
+  later["nbf"] = now_s + 60;
+  later["exp"] = now_s + 600;
+  const std::string early = keys().es.sign(later);
+  EXPECT_EQ(error_of(loop.verify(verifier, early)), "the token is not valid yet (nbf)");
+  clock.advance(30s);  // nbf - skew
+  EXPECT_TRUE(loop.verify(verifier, early).ok());
 }
 
 TEST(JwtVerifier, FetchesTheJwksFromAUrlAndSaysWhenItCannot) {
@@ -408,8 +472,9 @@ TEST(JwtVerifier, AFailedFirstLoadIsRetriedWithinASecond) {
   auto opts = options();
   opts.jwks = jwks.url();
   opts.refetch_interval = 1h;
+  ManualClock clock;
   LoopThread loop;
-  Verifier verifier(opts);
+  Verifier verifier(opts, clock);
   const std::string token = keys().es.sign(good_claims());
   auto refused = loop.verify(verifier, token);
   ASSERT_FALSE(refused.ok());
@@ -419,7 +484,10 @@ TEST(JwtVerifier, AFailedFirstLoadIsRetriedWithinASecond) {
   EXPECT_EQ(loop.verify(verifier, token).error().code, Errc::unavailable);
   EXPECT_EQ(jwks.fetches(), 1);
   jwks.serve(true);
-  std::this_thread::sleep_for(1100ms);
+  clock.advance(999ms);
+  EXPECT_EQ(loop.verify(verifier, token).error().code, Errc::unavailable);
+  EXPECT_EQ(jwks.fetches(), 1) << "not before a second has passed";
+  clock.advance(1ms);
   auto verified = loop.verify(verifier, token);
   EXPECT_TRUE(verified.ok()) << verified.error().message;
   EXPECT_EQ(jwks.fetches(), 2);

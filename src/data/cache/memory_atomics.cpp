@@ -9,7 +9,7 @@ namespace stoa::cache {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
@@ -17,14 +17,14 @@ using std::chrono::milliseconds;
 struct Slot {
   std::int64_t value = 0;  // GCRA: theoretical arrival time (µs); counter: its value
   std::string owner;       // lock owner
-  Clock::time_point expires = Clock::time_point::max();
+  Steady::time_point expires = Steady::time_point::max();
 };
 
 // Expired slots are dropped when touched, and all at once whenever a map doubled in size
 // since the last sweep, so abandoned keys cannot pile up.
 class SlotMap {
  public:
-  Slot* find(const std::string& key, Clock::time_point now) {
+  Slot* find(const std::string& key, Steady::time_point now) {
     auto it = slots_.find(key);
     if (it == slots_.end()) return nullptr;
     if (it->second.expires <= now) {
@@ -34,7 +34,7 @@ class SlotMap {
     return &it->second;
   }
 
-  Slot& insert(const std::string& key, Clock::time_point now) {
+  Slot& insert(const std::string& key, Steady::time_point now) {
     if (slots_.size() >= sweep_at_) {
       std::erase_if(slots_, [now](const auto& kv) { return kv.second.expires <= now; });
       sweep_at_ = std::max<std::size_t>(1024, slots_.size() * 2);
@@ -51,11 +51,11 @@ class SlotMap {
   std::size_t sweep_at_ = 1024;
 };
 
-Clock::time_point expiry(Clock::time_point now, milliseconds ttl) {
-  return ttl.count() > 0 ? now + ttl : Clock::time_point::max();
+Steady::time_point expiry(Steady::time_point now, milliseconds ttl) {
+  return ttl.count() > 0 ? now + ttl : Steady::time_point::max();
 }
 
-std::int64_t micros(Clock::time_point t) {
+std::int64_t micros(Steady::time_point t) {
   return duration_cast<microseconds>(t.time_since_epoch()).count();
 }
 
@@ -90,13 +90,15 @@ Status check_rate_limit(const RateLimit& limit, std::int64_t cost) {
 }
 
 struct MemoryAtomics::State {
+  explicit State(const Clock& c) : clock(c) {}
+  const Clock& clock;
   std::mutex mutex;
   SlotMap rates;
   SlotMap locks;
   SlotMap counters;
 };
 
-MemoryAtomics::MemoryAtomics() : state_(std::make_unique<State>()) {}
+MemoryAtomics::MemoryAtomics(const Clock& clock) : state_(std::make_unique<State>(clock)) {}
 MemoryAtomics::~MemoryAtomics() = default;
 
 Result<RateDecision> MemoryAtomics::rate_limit_now(const std::string& key, RateLimit limit,
@@ -106,7 +108,7 @@ Result<RateDecision> MemoryAtomics::rate_limit_now(const std::string& key, RateL
   // emission interval; a request is allowed while tat stays within burst intervals of now.
   const double interval = static_cast<double>(duration_cast<microseconds>(limit.period).count()) /
                           static_cast<double>(limit.rate);
-  const Clock::time_point now_tp = Clock::now();
+  const Steady::time_point now_tp = state_->clock.steady_now();
   const std::int64_t now = micros(now_tp);
   std::lock_guard lock(state_->mutex);
   Slot* slot = state_->rates.find(key, now_tp);
@@ -133,7 +135,7 @@ Result<RateDecision> MemoryAtomics::rate_limit_now(const std::string& key, RateL
 
 bool MemoryAtomics::try_lock_now(const std::string& key, const std::string& owner,
                                  milliseconds ttl) {
-  const Clock::time_point now = Clock::now();
+  const Steady::time_point now = state_->clock.steady_now();
   std::lock_guard lock(state_->mutex);
   if (state_->locks.find(key, now) != nullptr) return false;
   Slot& s = state_->locks.insert(key, now);
@@ -144,7 +146,7 @@ bool MemoryAtomics::try_lock_now(const std::string& key, const std::string& owne
 
 bool MemoryAtomics::unlock_now(const std::string& key, const std::string& owner) {
   std::lock_guard lock(state_->mutex);
-  Slot* s = state_->locks.find(key, Clock::now());
+  Slot* s = state_->locks.find(key, state_->clock.steady_now());
   if (s == nullptr || s->owner != owner) return false;
   state_->locks.erase(key);
   return true;
@@ -152,7 +154,7 @@ bool MemoryAtomics::unlock_now(const std::string& key, const std::string& owner)
 
 bool MemoryAtomics::extend_lock_now(const std::string& key, const std::string& owner,
                                     milliseconds ttl) {
-  const Clock::time_point now = Clock::now();
+  const Steady::time_point now = state_->clock.steady_now();
   std::lock_guard lock(state_->mutex);
   Slot* s = state_->locks.find(key, now);
   if (s == nullptr || s->owner != owner) return false;
@@ -162,7 +164,7 @@ bool MemoryAtomics::extend_lock_now(const std::string& key, const std::string& o
 
 std::int64_t MemoryAtomics::increment_now(const std::string& key, std::int64_t delta,
                                           milliseconds ttl) {
-  const Clock::time_point now = Clock::now();
+  const Steady::time_point now = state_->clock.steady_now();
   std::lock_guard lock(state_->mutex);
   Slot* s = state_->counters.find(key, now);
   if (s == nullptr) {
@@ -175,7 +177,7 @@ std::int64_t MemoryAtomics::increment_now(const std::string& key, std::int64_t d
 
 WindowCount MemoryAtomics::count_in_window_now(const std::string& key, std::int64_t delta,
                                                milliseconds ttl, milliseconds at_least) {
-  const Clock::time_point now = Clock::now();
+  const Steady::time_point now = state_->clock.steady_now();
   // One critical section: the count, the window's end and what this caller is told are one
   // decision, whatever other threads do.
   std::lock_guard lock(state_->mutex);
@@ -186,11 +188,11 @@ WindowCount MemoryAtomics::count_in_window_now(const std::string& key, std::int6
     s->expires = expiry(now, ttl);
   }
   add_saturating(s->value, delta);
-  if (at_least.count() > 0 && s->expires != Clock::time_point::max()) {
+  if (at_least.count() > 0 && s->expires != Steady::time_point::max()) {
     s->expires = std::max(s->expires, now + at_least);
   }
   WindowCount out{.count = s->value};
-  if (s->expires != Clock::time_point::max()) {
+  if (s->expires != Steady::time_point::max()) {
     out.remaining = ceil_ms(duration_cast<microseconds>(s->expires - now).count());
   }
   return out;
@@ -198,7 +200,7 @@ WindowCount MemoryAtomics::count_in_window_now(const std::string& key, std::int6
 
 std::int64_t MemoryAtomics::counter_now(const std::string& key) {
   std::lock_guard lock(state_->mutex);
-  Slot* s = state_->counters.find(key, Clock::now());
+  Slot* s = state_->counters.find(key, state_->clock.steady_now());
   return s ? s->value : 0;
 }
 

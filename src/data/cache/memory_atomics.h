@@ -1,16 +1,18 @@
 #pragma once
 // The atomic building blocks (atomics.h) within one process, for the in-process cache.
-// One mutex guards them: each call is a few map operations.
+// One mutex guards them: each call is a few map operations. Expiry (locks, counters, windows,
+// limiter state) follows `clock`'s steady time, which must outlive this object.
 #include <chrono>
 #include <memory>
 
 #include "data/cache/atomics.h"
+#include "runtime/clock.h"
 
 namespace stoa::cache {
 
 class MemoryAtomics final : public Atomics {
  public:
-  MemoryAtomics();
+  explicit MemoryAtomics(const Clock& clock = Clock::real());
   ~MemoryAtomics() override;
 
   Awaitable<Result<RateDecision>> rate_limit(std::string key, RateLimit limit,

@@ -15,7 +15,7 @@ namespace stoa::cache {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 constexpr std::uint8_t kMaxFreq = 3;
 
@@ -35,7 +35,7 @@ std::size_t entry_size(std::string_view key, std::string_view value) {
 struct Entry {
   std::string key;
   std::string value;
-  Clock::time_point expires;  // time_point::max() when the entry does not expire
+  Steady::time_point expires;  // time_point::max() when the entry does not expire
   std::size_t hash = 0;
   std::size_t size = 0;
   std::uint8_t freq = 0;
@@ -50,7 +50,7 @@ struct MemoryCache::Shard {
   explicit Shard(std::size_t budget_bytes)
       : budget(budget_bytes), small_budget(std::max<std::size_t>(budget_bytes / 10, 1)) {}
 
-  std::optional<std::string> get(std::string_view key, Clock::time_point now) {
+  std::optional<std::string> get(std::string_view key, Steady::time_point now) {
     std::lock_guard lock(mutex);
     auto it = index.find(key);
     if (it == index.end()) {
@@ -68,7 +68,7 @@ struct MemoryCache::Shard {
     return e.value;
   }
 
-  bool set(std::string_view key, std::size_t hash, std::string value, Clock::time_point expires) {
+  bool set(std::string_view key, std::size_t hash, std::string value, Steady::time_point expires) {
     std::lock_guard lock(mutex);
     const std::size_t size = entry_size(key, value);
     auto it = index.find(key);
@@ -224,7 +224,8 @@ struct MemoryCache::Shard {
   Stats stats;
 };
 
-MemoryCache::MemoryCache(Options options) : max_bytes_(options.max_bytes) {
+MemoryCache::MemoryCache(Options options)
+    : max_bytes_(options.max_bytes), clock_(*options.clock), atomics_(*options.clock) {
   const std::size_t n = std::max<std::size_t>(options.shards, 1);
   shards_.reserve(n);
   for (std::size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(max_bytes_ / n));
@@ -238,12 +239,13 @@ MemoryCache::Shard& MemoryCache::shard_for(std::size_t hash) const {
 
 std::optional<std::string> MemoryCache::get_now(std::string_view key) {
   const std::size_t h = hash_key(key);
-  return shard_for(h).get(key, Clock::now());
+  return shard_for(h).get(key, clock_.steady_now());
 }
 
 bool MemoryCache::set_now(std::string_view key, std::string value, std::chrono::milliseconds ttl) {
   const std::size_t h = hash_key(key);
-  const Clock::time_point expires = ttl.count() > 0 ? Clock::now() + ttl : Clock::time_point::max();
+  const Steady::time_point expires =
+      ttl.count() > 0 ? clock_.steady_now() + ttl : Steady::time_point::max();
   return shard_for(h).set(key, h, std::move(value), expires);
 }
 
@@ -284,8 +286,8 @@ namespace {
     register_backend("memory", [](const CacheOptions& options) -> Result<std::shared_ptr<Cache>> {
       Result<MemoryUrl> m = parse_memory_url(options.url);
       if (!m) return m.error();
-      return std::shared_ptr<Cache>(std::make_shared<MemoryCache>(
-          MemoryCache::Options{.max_bytes = m->max_bytes, .shards = m->shards}));
+      return std::shared_ptr<Cache>(std::make_shared<MemoryCache>(MemoryCache::Options{
+          .max_bytes = m->max_bytes, .shards = m->shards, .clock = options.clock}));
     });
 }  // namespace
 

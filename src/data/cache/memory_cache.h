@@ -16,6 +16,7 @@
 
 #include "data/cache/cache.h"
 #include "data/cache/memory_atomics.h"
+#include "runtime/clock.h"
 
 namespace stoa::cache {
 
@@ -24,6 +25,8 @@ class MemoryCache final : public Cache {
   struct Options {
     std::size_t max_bytes = 256u << 20;
     std::size_t shards = 16;
+    // TTLs (and the atomics' expiry) follow its steady time; it must outlive the cache.
+    const Clock* clock = &Clock::real();
   };
 
   // Estimated bytes of bookkeeping per entry, added to key and value sizes.
@@ -60,6 +63,7 @@ class MemoryCache final : public Cache {
   Shard& shard_for(std::size_t hash) const;
 
   std::size_t max_bytes_;
+  const Clock& clock_;
   std::vector<std::unique_ptr<Shard>> shards_;
   MemoryAtomics atomics_;
 };

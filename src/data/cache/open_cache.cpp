@@ -92,7 +92,8 @@ Result<std::shared_ptr<Cache>> open_cache(const CacheOptions& options, EventLoop
 
 std::shared_ptr<Cache> shared_cache(ComponentHost& host) {
   return host.shared<Cache>("cache", [&host]() -> std::shared_ptr<Cache> {
-    const CacheOptions options = CacheOptions::from_config(host.config());
+    CacheOptions options = CacheOptions::from_config(host.config());
+    options.clock = &host.clock();
     Result<std::shared_ptr<Cache>> cache = open_cache(options, host.loop(), &host.telemetry());
     if (!cache.ok()) throw std::invalid_argument("cache.url: " + cache.error().message);
     if (std::string_view(cache.value()->backend()) == "redis") {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "data/cache/cache.h"
+#include "runtime/clock.h"
 #include "runtime/error.h"
 
 namespace stoa {
@@ -27,6 +28,8 @@ struct CacheOptions {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{500};
   std::chrono::milliseconds reconnect_interval{100};
+  // The in-process cache's time (TTLs, atomics); Redis keeps its own. Must outlive the cache.
+  const Clock* clock = &Clock::real();
 
   // From [cache].
   static CacheOptions from_config(const Config& config);

@@ -28,7 +28,7 @@ namespace stoa::messaging::embedded {
 namespace {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using Timer = asio::steady_timer;
 
 constexpr std::size_t kMaxName = 255;  // group and topic names
@@ -45,7 +45,7 @@ struct Entry {
   std::uint32_t attempts = 0;  // deliveries so far
   std::uint64_t lease = 0;
   ConsumerCore* owner = nullptr;  // while leased
-  Clock::time_point due{};        // leased: the visibility deadline; delayed: when ready
+  Steady::time_point due{};       // leased: the visibility deadline; delayed: when ready
   std::string reason;             // dead
   std::int64_t dead_ms = 0;
 };
@@ -60,7 +60,7 @@ struct Group {
   std::map<std::string, std::uint64_t, std::less<>> topics;  // topic -> first seq it gets
   std::map<std::uint64_t, Entry> entries;
   std::set<std::uint64_t> ready;
-  std::set<std::pair<Clock::time_point, std::uint64_t>> timers;  // leased and delayed entries
+  std::set<std::pair<Steady::time_point, std::uint64_t>> timers;  // leased and delayed entries
   std::uint64_t in_flight = 0, delayed = 0, dead = 0;
   std::vector<Waiter> waiters;
 
@@ -124,7 +124,7 @@ struct State {
     g.ready.insert(seq);
   }
 
-  void make_delayed(Group& g, std::uint64_t seq, Entry& e, Clock::time_point due) {
+  void make_delayed(Group& g, std::uint64_t seq, Entry& e, Steady::time_point due) {
     unindex(g, seq, e);
     e.state = Entry::State::delayed;
     e.due = due;
@@ -191,7 +191,7 @@ struct State {
     auto it = g.entries.find(r.seq);
     if (it == g.entries.end()) return Ok{};  // already acked
     Entry& e = it->second;
-    const auto now_sys = unix_ms(std::chrono::system_clock::now());
+    const auto now_sys = unix_ms(options.clock->system_now());
     switch (r.type) {
       case RecordType::ack:
         remove(g, r.seq);
@@ -199,7 +199,7 @@ struct State {
       case RecordType::retry:
         e.attempts = r.attempts;
         make_delayed(g, r.seq, e,
-                     Clock::now() +
+                     options.clock->steady_now() +
                          std::chrono::milliseconds(std::max<std::int64_t>(0, r.time_ms - now_sys)));
         break;
       case RecordType::dead:
@@ -227,13 +227,13 @@ struct State {
   }
 
   void dead_letter(Group& g, std::uint64_t seq, Entry& e, std::string reason) {
-    const auto now = unix_ms(std::chrono::system_clock::now());
+    const auto now = unix_ms(options.clock->system_now());
     log(dead_record(g.name, seq, e.attempts, now, reason));
     make_dead(g, seq, e, std::move(reason), now);
   }
 
   // Moves due retries to ready and expired leases back (or to the dead letters).
-  void promote_due(Group& g, Clock::time_point now) {
+  void promote_due(Group& g, Steady::time_point now) {
     while (!g.timers.empty() && g.timers.begin()->first <= now) {
       const std::uint64_t seq = g.timers.begin()->second;
       Entry& e = g.entries.at(seq);
@@ -285,7 +285,10 @@ class EmbeddedConsumer final : public Consumer {
 
   Awaitable<Result<Delivery>> receive(std::chrono::milliseconds wait) override {
     auto executor = co_await asio::this_coro::executor;
-    const auto deadline = Clock::now() + wait;
+    const Clock& clock = *state_->options.clock;
+    // How long the caller blocks is real time, as an Asio timer's; what is due (leases,
+    // retries) is the broker's clock's.
+    const auto deadline = Steady::now() + wait;
     for (;;) {
       std::shared_ptr<Timer> timer;
       std::uint64_t seq = 0, lease = 0;
@@ -299,7 +302,7 @@ class EmbeddedConsumer final : public Consumer {
           co_return closed;
         }
         Group& g = state_->groups.at(core_.group);
-        const auto now = Clock::now();
+        const auto now = clock.steady_now();
         state_->promote_due(g, now);
         if (core_.leased.size() < core_.prefetch && !g.ready.empty()) {
           seq = *g.ready.begin();
@@ -319,12 +322,17 @@ class EmbeddedConsumer final : public Consumer {
           lease = e.lease;
           attempt = e.attempts;
         } else {
-          if (now >= deadline) {
+          const auto real_now = Steady::now();
+          if (real_now >= deadline) {
             Result<Delivery> timeout = Error{Errc::timeout, "no message for group " + core_.group};
             co_return timeout;
           }
+          // Wake for the next due entry, its distance measured on the broker's clock; with a
+          // test's clock that has not moved, waking only means looking again.
           auto wake_at = deadline;
-          if (!g.timers.empty()) wake_at = std::min(wake_at, g.timers.begin()->first);
+          if (!g.timers.empty()) {
+            wake_at = std::min(wake_at, real_now + (g.timers.begin()->first - now));
+          }
           timer = std::make_shared<Timer>(executor);
           timer->expires_at(wake_at);
           g.waiters.push_back(Waiter{timer, &core_});
@@ -407,9 +415,10 @@ class EmbeddedConsumer final : public Consumer {
             "failed " + std::to_string(e->attempts) + " deliveries; last: " + reason);
       } else {
         const auto wait = delay.value_or(state_->options.backoff(e->attempts));
-        const auto not_before = unix_ms(std::chrono::system_clock::now() + wait);
+        const Clock& clock = *state_->options.clock;
+        const auto not_before = unix_ms(clock.system_now() + wait);
         state_->log(retry_record(g->name, delivery.tag, e->attempts, not_before));
-        state_->make_delayed(*g, delivery.tag, *e, Clock::now() + wait);
+        state_->make_delayed(*g, delivery.tag, *e, clock.steady_now() + wait);
       }
       // A retry due sooner than what the waiters sleep for, or a freed prefetch slot.
       woken = State::take_waiters(*g);

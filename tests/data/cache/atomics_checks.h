@@ -1,12 +1,15 @@
 #pragma once
 // The semantics of the atomic building blocks (atomics.h), checked the same way on every
-// backend: memory_atomics_test.cpp and redis_atomics_redistest.cpp.
+// backend: memory_atomics_test.cpp and redis_atomics_redistest.cpp. Time passes through
+// `pass`: Redis keeps its own time, so its tests sleep; the in-process cache's tests move a
+// ManualClock instead.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -20,7 +23,15 @@ namespace stoa::cache::testing {
 using namespace std::chrono_literals;
 using ::stoa::test::run_sync;
 
-inline void check_rate_limiter(boost::asio::io_context& io, Atomics& a, const std::string& p) {
+// Lets `d` pass for the atomics under test.
+using PassTime = std::function<void(std::chrono::milliseconds d)>;
+
+inline void sleep_for(std::chrono::milliseconds d) {
+  std::this_thread::sleep_for(d);
+}
+
+inline void check_rate_limiter(boost::asio::io_context& io, Atomics& a, const std::string& p,
+                               const PassTime& pass = sleep_for) {
   const RateLimit hourly{.rate = 5, .period = 1h, .burst = 5};
   for (int i = 0; i < 5; ++i) {
     const auto d = run_sync(io, [&]() { return a.rate_limit(p + "rl", hourly); });
@@ -55,11 +66,12 @@ inline void check_rate_limiter(boost::asio::io_context& io, Atomics& a, const st
   const RateLimit fast{.rate = 1, .period = 1s, .burst = 1};
   ASSERT_TRUE(run_sync(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
   ASSERT_FALSE(run_sync(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
-  std::this_thread::sleep_for(1200ms);
+  pass(1200ms);
   EXPECT_TRUE(run_sync(io, [&]() { return a.rate_limit(p + "rl-fast", fast); })->allowed);
 }
 
-inline void check_lock(boost::asio::io_context& io, Atomics& a, const std::string& p) {
+inline void check_lock(boost::asio::io_context& io, Atomics& a, const std::string& p,
+                       const PassTime& pass = sleep_for) {
   const std::string key = p + "lock";
   const std::string alice = "alice", bob = "bob";
   auto lock = [&](const std::string& who, std::chrono::milliseconds ttl) {
@@ -90,15 +102,16 @@ inline void check_lock(boost::asio::io_context& io, Atomics& a, const std::strin
 
   // A lock expires with its TTL, unless its owner extends it.
   EXPECT_TRUE(lock(alice, 100ms));
-  std::this_thread::sleep_for(300ms);
+  pass(300ms);
   EXPECT_TRUE(lock(bob, 1s));
   EXPECT_TRUE(extend(bob, 10s));
-  std::this_thread::sleep_for(1300ms);
+  pass(1300ms);
   EXPECT_FALSE(lock(alice, 10s));
   EXPECT_TRUE(unlock(bob));
 }
 
-inline void check_counter(boost::asio::io_context& io, Atomics& a, const std::string& p) {
+inline void check_counter(boost::asio::io_context& io, Atomics& a, const std::string& p,
+                          const PassTime& pass = sleep_for) {
   auto inc = [&](const std::string& key, std::int64_t delta, std::chrono::milliseconds ttl) {
     const auto r = run_sync(io, [&]() { return a.increment(key, delta, ttl); });
     EXPECT_TRUE(r.ok());
@@ -118,14 +131,15 @@ inline void check_counter(boost::asio::io_context& io, Atomics& a, const std::st
 
   // A fixed window: the TTL is set when the counter is created and not pushed back later.
   EXPECT_EQ(inc(p + "window", 1, 1s), 1);
-  std::this_thread::sleep_for(300ms);
+  pass(300ms);
   EXPECT_EQ(inc(p + "window", 1, 1s), 2);
-  std::this_thread::sleep_for(1s);
+  pass(1s);
   EXPECT_EQ(value(p + "window"), 0);
   EXPECT_EQ(inc(p + "window", 1, 1s), 1);
 }
 
-inline void check_window_counter(boost::asio::io_context& io, Atomics& a, const std::string& p) {
+inline void check_window_counter(boost::asio::io_context& io, Atomics& a, const std::string& p,
+                                 const PassTime& pass = sleep_for) {
   auto count = [&](const std::string& key, std::int64_t delta, std::chrono::milliseconds ttl,
                    std::chrono::milliseconds at_least = 0ms) {
     const auto r = run_sync(io, [&]() { return a.count_in_window(key, delta, ttl, at_least); });
@@ -137,7 +151,7 @@ inline void check_window_counter(boost::asio::io_context& io, Atomics& a, const 
   EXPECT_EQ(first.count, 1);
   EXPECT_GT(first.remaining, 0ms);
   EXPECT_LE(first.remaining, 10s);
-  std::this_thread::sleep_for(100ms);
+  pass(100ms);
   const WindowCount second = count(p + "w", 1, 10s);
   EXPECT_EQ(second.count, 2);
   EXPECT_LE(second.remaining, first.remaining);
@@ -165,7 +179,7 @@ inline void check_window_counter(boost::asio::io_context& io, Atomics& a, const 
 
   // The window closes (TTL set at the first count) and the next count opens a new one.
   EXPECT_EQ(count(p + "short", 1, 300ms).count, 1);
-  std::this_thread::sleep_for(500ms);
+  pass(500ms);
   EXPECT_EQ(count(p + "short", 1, 300ms).count, 1);
 
   // Many callers at once each see a count of their own: exactly `limit` of them are at or

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/clock.h"
 #include "support/run_sync.h"
 
 namespace stoa::cache {
@@ -42,14 +43,39 @@ TEST(MemoryCache, GetSetErase) {
 }
 
 TEST(MemoryCache, TtlExpiry) {
-  MemoryCache cache({.max_bytes = 1 << 20, .shards = 2});
+  ManualClock clock;
+  MemoryCache cache({.max_bytes = 1 << 20, .shards = 2, .clock = &clock});
   cache.set_now("short", "x", 50ms);
   cache.set_now("forever", "y");
   EXPECT_EQ(cache.get_now("short"), "x");
-  std::this_thread::sleep_for(100ms);
+  clock.advance(49ms);
+  EXPECT_EQ(cache.get_now("short"), "x");
+  clock.advance(1ms);  // exactly its TTL: gone
   EXPECT_EQ(cache.get_now("short"), std::nullopt);
+  clock.advance(24h);
   EXPECT_EQ(cache.get_now("forever"), "y");
   EXPECT_EQ(cache.stats().entries, 1u);  // the expired entry was removed when read
+}
+
+// Setting a key again starts its TTL again.
+TEST(MemoryCache, SettingAgainRestartsTheTtl) {
+  ManualClock clock;
+  MemoryCache cache({.max_bytes = 1 << 20, .shards = 2, .clock = &clock});
+  cache.set_now("k", "1", 10s);
+  clock.advance(8s);
+  cache.set_now("k", "2", 10s);
+  clock.advance(8s);
+  EXPECT_EQ(cache.get_now("k"), "2");
+  clock.advance(2s);
+  EXPECT_EQ(cache.get_now("k"), std::nullopt);
+}
+
+// On the process's real clock (the default) a TTL passes in real time.
+TEST(MemoryCache, TtlExpiryOnTheRealClock) {
+  MemoryCache cache({.max_bytes = 1 << 20, .shards = 2});
+  cache.set_now("short", "x", 1ms);
+  for (int i = 0; i < 1000 && cache.get_now("short"); ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(cache.get_now("short"), std::nullopt);
 }
 
 TEST(MemoryCache, ByteBoundNeverExceededAndEvictionsCounted) {
